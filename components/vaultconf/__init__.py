@@ -1,0 +1,1 @@
+"""vaultconf: Vault configuration as code for Kubernetes workloads, as Pulumi components."""

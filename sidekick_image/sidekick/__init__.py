@@ -1,0 +1,1 @@
+"""The vault sidekick: log in to Vault, write the app's secrets to a shared volume, keep them fresh."""
