@@ -1,0 +1,267 @@
+"""Vault ACL evaluation: which capabilities a set of policies grants on a path.
+
+This mirrors Vault's own algorithm (vault/acl.go, documented under Policies → "Priority matching") so we can
+check, before anything is deployed, that a workload's identity can read the secrets it asks for:
+
+* a path rule is *exact*, a *prefix glob* (trailing ``*``), or a *segment wildcard* (a ``+`` segment, with or
+  without a trailing ``*``); a leading ``/`` is ignored and ``+*`` is invalid;
+* rules for the same pattern across policies are merged: capabilities are unioned, and ``deny`` anywhere
+  replaces everything with ``deny``;
+* an exact rule wins outright (for the path, then — as for a list request — the path without its trailing
+  ``/``); otherwise the longest matching prefix glob and every matching segment-wildcard rule compete and the
+  most specific wins: the later first ``+``/``*``, then not-a-prefix, then fewer ``+`` segments, then the
+  longer pattern, then the lexicographically greater;
+* no match, or a match that grants nothing, is ``{"deny"}`` (as ``sys/capabilities`` reports it).
+
+Parameter constraints (allowed/denied/required_parameters) are validated here but do not change the
+capability set, exactly as in ``sys/capabilities``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vaultconf.errors import ConfigError
+
+# Vault's capability names, in the order sys/capabilities reports them.
+VAULT_CAPABILITIES: tuple[str, ...] = (
+    "create",
+    "read",
+    "update",
+    "patch",
+    "delete",
+    "list",
+    "sudo",
+    "deny",
+    "subscribe",
+    "recover",
+)
+PARAMETER_FIELDS: tuple[str, ...] = ("allowed_parameters", "denied_parameters", "required_parameters")
+DENY: frozenset[str] = frozenset({"deny"})
+
+# A rule as users write it: ["read", "list"] or {"capabilities": [...], "allowed_parameters": {...}, ...}.
+Rule = Sequence[str] | Mapping[str, Any]
+PolicyRules = Mapping[str, Rule]
+
+
+@dataclass(frozen=True)
+class PathRule:
+    """One validated `path "..." { ... }` block."""
+
+    path: str
+    capabilities: tuple[str, ...]
+    allowed_parameters: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    denied_parameters: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    required_parameters: tuple[str, ...] = ()
+
+
+def _fail(component: str, field_name: str, problem: str, fix: str) -> ConfigError:
+    return ConfigError(component, field_name, problem, fix)
+
+
+def _capabilities(component: str, where: str, raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, str) or not isinstance(raw, Iterable):
+        raise _fail(component, where, f"capabilities must be a list of strings, got {raw!r}",
+                    'write e.g. ["read", "list"]')
+    caps = list(raw)
+    for cap in caps:
+        if cap not in VAULT_CAPABILITIES:
+            raise _fail(component, where, f"unknown capability {cap!r}",
+                        f"use one of {', '.join(VAULT_CAPABILITIES)}")
+    # Canonical order, no duplicates: deterministic HCL and comparisons.
+    return tuple(c for c in VAULT_CAPABILITIES if c in caps)
+
+
+def _parameters(component: str, where: str, raw: Any) -> dict[str, tuple[Any, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise _fail(component, where, f"must be a mapping of parameter name to a list of values, got {raw!r}",
+                    'write e.g. {"ttl": ["1h", "2h"], "*": []}')
+    out: dict[str, tuple[Any, ...]] = {}
+    for name, values in raw.items():
+        if not isinstance(name, str) or not name:
+            raise _fail(component, where, f"parameter name {name!r} is not a non-empty string",
+                        "name each parameter as a string")
+        if values is None:
+            values = []
+        if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+            raise _fail(component, f"{where}.{name}", f"values must be a list, got {values!r}",
+                        "wrap the value in a list ([] allows any value)")
+        vals = tuple(values)
+        for v in vals:
+            if not isinstance(v, str | int | float | bool):
+                raise _fail(component, f"{where}.{name}", f"value {v!r} is not a string, number or bool",
+                            "use scalar values")
+        out[name] = vals
+    return out
+
+
+def normalize_path(component: str, field_name: str, path: Any) -> str:
+    """Validate a policy path pattern and return it without a leading '/'."""
+    if not isinstance(path, str) or not path.strip("/"):
+        raise _fail(component, field_name, f"path {path!r} is empty",
+                    'write a Vault API path such as "kv/data/app"')
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in path):
+        raise _fail(component, field_name, f"path {path!r} contains whitespace or control characters",
+                    "remove them")
+    if "+*" in path:
+        raise _fail(component, field_name, f"path {path!r} uses '+*', which Vault rejects",
+                    "use '+/*' or a single '*' glob")
+    if "*" in path[:-1]:
+        raise _fail(component, field_name, f"path {path!r} has '*' before the end",
+                    "Vault globs only at the end of a path; use '+' for one segment")
+    return path.lstrip("/")
+
+
+def normalize_rule(component: str, path: Any, rule: Any, *, strict: bool = False) -> PathRule:
+    """Validate one rule. `strict` also rejects rules that grant nothing (a likely mistake in config)."""
+    where = f"rules[{path!r}]"
+    norm_path = normalize_path(component, where, path)
+    if isinstance(rule, Mapping):
+        unknown = sorted(set(rule) - {"capabilities", *PARAMETER_FIELDS})
+        if unknown:
+            raise _fail(component, f"{where}.{unknown[0]}", f"unknown field {unknown[0]!r}",
+                        f"use capabilities, {', '.join(PARAMETER_FIELDS)}")
+        if "capabilities" not in rule:
+            raise _fail(component, f"{where}.capabilities", "missing", 'add capabilities, e.g. ["read"]')
+        caps = _capabilities(component, f"{where}.capabilities", rule["capabilities"])
+        required = rule.get("required_parameters") or []
+        if isinstance(required, str) or not all(isinstance(r, str) and r for r in required):
+            raise _fail(component, f"{where}.required_parameters",
+                        f"must be a list of names, got {required!r}", 'write e.g. ["common_name"]')
+        allowed = _parameters(component, f"{where}.allowed_parameters", rule.get("allowed_parameters"))
+        denied = _parameters(component, f"{where}.denied_parameters", rule.get("denied_parameters"))
+        result = PathRule(norm_path, caps, allowed, denied, tuple(dict.fromkeys(required)))
+    else:
+        result = PathRule(norm_path, _capabilities(component, f"{where}.capabilities", rule))
+    if strict and not result.capabilities:
+        raise _fail(component, f"{where}.capabilities", "no capabilities: the rule grants nothing",
+                    'list capabilities, or ["deny"] to forbid the path explicitly')
+    return result
+
+
+def normalize_policy(component: str, rules: Any, *, strict: bool = False) -> list[PathRule]:
+    """Validate a policy (path pattern → rule). `strict` also rejects an empty policy."""
+    if not isinstance(rules, Mapping):
+        raise _fail(component, "rules",
+                    f"must be a mapping of path → capabilities, got {type(rules).__name__}",
+                    'write e.g. {"kv/data/app/*": ["read"]}')
+    if strict and not rules:
+        raise _fail(component, "rules", "the policy is empty", "add at least one path rule")
+    normalized = [normalize_rule(component, p, r, strict=strict) for p, r in rules.items()]
+    seen: set[str] = set()
+    for rule in normalized:
+        if rule.path in seen:
+            raise _fail(component, f"rules[{rule.path!r}]",
+                        "the same path appears twice (once with a leading '/')", "merge the two rules")
+        seen.add(rule.path)
+    return normalized
+
+
+# --- evaluation -------------------------------------------------------------------------------------------
+
+
+def _is_segment_wildcard(path: str) -> bool:
+    # Vault's own test (policy.go): "+" alone, any "/+", or a leading "+/".
+    return path == "+" or "/+" in path or path.startswith("+/")
+
+
+def _merge(existing: frozenset[str] | None, caps: tuple[str, ...]) -> frozenset[str]:
+    if existing is not None and "deny" in existing:
+        return existing
+    if "deny" in caps:
+        return DENY
+    return (existing or frozenset()) | frozenset(caps)
+
+
+@dataclass
+class _Acl:
+    exact: dict[str, frozenset[str]] = field(default_factory=dict)
+    prefix: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Keyed by the full pattern, trailing '*' included (as Vault does).
+    wildcard: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+def _compile(policies: Sequence[PolicyRules]) -> _Acl:
+    if isinstance(policies, Mapping | str):
+        raise _fail("acl", "policies", "expected a list of policies (each a mapping path → rule)",
+                    "wrap a single policy in a list: [rules]")
+    acl = _Acl()
+    for index, policy in enumerate(policies):
+        for rule in normalize_policy(f"policy #{index}", policy):
+            path = rule.path
+            if _is_segment_wildcard(path):
+                table, key = acl.wildcard, path
+            elif path.endswith("*"):
+                table, key = acl.prefix, path[:-1]
+            else:
+                table, key = acl.exact, path
+            table[key] = _merge(table.get(key), rule.capabilities)
+    return acl
+
+
+@dataclass(frozen=True, order=True)
+class _Candidate:
+    # Field order is the priority order: compared as a tuple, the greatest wins.
+    first_wildcard: int
+    not_prefix: bool
+    neg_wildcards: int
+    length: int
+    pattern: str
+    caps: frozenset[str] = field(compare=False)
+
+
+def _wildcard_candidate(pattern: str, caps: frozenset[str], parts: list[str]) -> _Candidate | None:
+    is_prefix = pattern.endswith("*")
+    body = pattern[:-1] if is_prefix else pattern
+    acl_parts = body.split("/")
+    if len(parts) < len(acl_parts) or (not is_prefix and len(parts) != len(acl_parts)):
+        return None
+    wildcards = 0
+    last = len(acl_parts) - 1
+    for i, acl_part in enumerate(acl_parts):
+        if acl_part == "+":
+            wildcards += 1
+        elif acl_part == parts[i] or (is_prefix and i == last and parts[i].startswith(acl_part)):
+            continue
+        else:
+            return None
+    return _Candidate(pattern.index("+"), not is_prefix, -wildcards, len(body), body, caps)
+
+
+def _match(acl: _Acl, path: str) -> frozenset[str] | None:
+    if path in acl.exact:
+        return acl.exact[path]
+    # sys/capabilities evaluates as a list request, which also takes the exact rule minus the trailing '/'.
+    if path.endswith("/") and path[:-1] in acl.exact:
+        return acl.exact[path[:-1]]
+    candidates: list[_Candidate] = []
+    best_prefix = max((p for p in acl.prefix if path.startswith(p)), key=len, default=None)
+    if best_prefix is not None:
+        candidates.append(_Candidate(len(best_prefix), False, 0, len(best_prefix), best_prefix,
+                                     acl.prefix[best_prefix]))
+    parts = path.split("/")
+    for pattern, caps in acl.wildcard.items():
+        cand = _wildcard_candidate(pattern, caps, parts)
+        if cand is not None:
+            candidates.append(cand)
+    return max(candidates).caps if candidates else None
+
+
+def capabilities(policies: Sequence[PolicyRules], path: str) -> frozenset[str]:
+    """The capabilities `policies` grant on `path`, as Vault's sys/capabilities would report them."""
+    caps = _match(_compile(policies), path.lstrip("/"))
+    if not caps or "deny" in caps:
+        return DENY
+    return caps
+
+
+def allows(policies: Sequence[PolicyRules], path: str, capability: str) -> bool:
+    """Whether `policies` grant `capability` on `path` (never true for "deny")."""
+    if capability not in VAULT_CAPABILITIES:
+        raise _fail("acl", "capability", f"unknown capability {capability!r}",
+                    f"use one of {', '.join(VAULT_CAPABILITIES)}")
+    return capability != "deny" and capability in capabilities(policies, path)
