@@ -1,0 +1,120 @@
+"""Loading a stack's desired state: base files + the stack overlay → merged tree → schema → model → rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+
+from . import rules, schema
+from .findings import Finding, Loc, Severity, UnusableInput
+from .merge import Merger
+from .model import Config, build
+from .tree import LocDict, load_file
+
+BASE = "base"
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclasses.dataclass
+class Result:
+    """What validate found for one stack (config is None when the schema failed)."""
+
+    stack: str | None
+    files: list[str]
+    findings: list[Finding]
+    config: Config | None
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+
+def find_config_dir(start: pathlib.Path | None = None) -> pathlib.Path:
+    """$VAULTCONF_CONFIG_DIR, else the nearest infra/config above the working directory."""
+    env = os.environ.get("VAULTCONF_CONFIG_DIR")
+    if env:
+        return pathlib.Path(env)
+    here = (start or pathlib.Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "infra" / "config"
+        if (candidate / BASE).is_dir():
+            return candidate
+    raise UnusableInput(
+        Loc(str(here), 0),
+        "no infra/config/base directory here or above",
+        "run inside the repository or pass --config-dir DIR",
+    )
+
+
+def stacks(config_dir: pathlib.Path) -> list[str]:
+    """Overlay names: every directory next to base/."""
+    if not config_dir.is_dir():
+        return []
+    return sorted(
+        p.name for p in config_dir.iterdir() if p.is_dir() and p.name != BASE and not p.name.startswith(".")
+    )
+
+
+def _display(path: pathlib.Path) -> str:
+    try:
+        return str(path.resolve().relative_to(pathlib.Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _layer(folder: pathlib.Path, merger: Merger, files: list[str]) -> LocDict:
+    layer = LocDict(Loc(_display(folder), 0))
+    for path in sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file()):
+        name = _display(path)
+        doc = load_file(path, name)
+        files.append(name)
+        if doc is None:
+            continue  # an empty file (or only comments) declares nothing
+        if not isinstance(doc, LocDict):
+            raise UnusableInput(
+                Loc(name, getattr(doc, "loc", Loc(name, 1)).line or 1),
+                "the top level must be a mapping of sections (users:, policies:, ...)",
+                "start the file with a section name such as `users:`",
+            )
+        layer = merger.combine(layer, doc)
+    return layer
+
+
+def load_tree(config_dir: pathlib.Path, stack: str | None) -> tuple[LocDict, list[Finding], list[str]]:
+    """Merged tree of base/ plus <stack>/ (UnusableInput if a directory or file cannot be read)."""
+    base = config_dir / BASE
+    if not base.is_dir():
+        raise UnusableInput(
+            Loc(_display(config_dir), 0),
+            f"no {BASE}/ directory",
+            "point --config-dir at the directory holding base/ and the stack overlays",
+        )
+    merger = Merger()
+    files: list[str] = []
+    tree = _layer(base, merger, files)
+    if stack is not None:
+        overlay = config_dir / stack
+        if not overlay.is_dir():
+            known = ", ".join(stacks(config_dir)) or "none"
+            raise UnusableInput(
+                Loc(_display(overlay), 0),
+                f"no overlay for stack '{stack}'",
+                f"create {_display(overlay)}/ or use one of: {known}",
+            )
+        tree = merger.overlay(tree, _layer(overlay, merger, files))
+    return tree, merger.findings, files
+
+
+def validate(config_dir: pathlib.Path, stack: str | None) -> Result:
+    """Everything `vaultconf validate` checks for one stack. Raises UnusableInput for exit-2 input."""
+    tree, findings, files = load_tree(config_dir, stack)
+    schema_findings = schema.check(tree)
+    if schema_findings:
+        return Result(stack, files, findings + schema_findings, None)
+    cfg = build(tree)
+    return Result(stack, files, findings + rules.check(cfg), cfg)

@@ -1,0 +1,437 @@
+"""Validation after the schema: references, TTLs, policy lint and least privilege, with locations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from vaultconf.errors import ConfigError
+from vaultconf.ttl import check_max, optional_ttl
+
+from . import lint
+from .findings import Finding, Loc, Severity
+from .model import Config, Obj, Policy, Workload
+from .policytext import PolicySyntaxError, parse_policy
+
+BUILTIN_POLICIES = frozenset({"default"})
+
+
+def _err(rule: str, obj: Obj, key: str, message: str, fix: str, loc: Loc | None = None) -> Finding:
+    field = f"{obj.field}.{key}" if key else obj.field
+    return Finding(rule, loc or (obj.at(key) if key else obj.loc), field, message, fix)
+
+
+def _warn(rule: str, obj: Obj, key: str, message: str, fix: str, loc: Loc | None = None) -> Finding:
+    f = _err(rule, obj, key, message, fix, loc)
+    return Finding(f.rule, f.loc, f.field, f.message, f.fix, Severity.WARNING)
+
+
+def duplicates(cfg: Config) -> list[Finding]:
+    out: list[Finding] = []
+    groups: list[tuple[str, Iterable[Obj]]] = [
+        ("users", cfg.users),
+        ("policies", cfg.policies),
+        ("pki.cas", cfg.cas),
+        ("pki.roles", cfg.pki_roles),
+        ("aws.roles", cfg.aws_roles),
+        ("kv", cfg.kv),
+        ("kubernetes_auth.roles", cfg.kubernetes_roles),
+        ("approle.roles", cfg.approle_roles),
+        ("workloads", cfg.workloads),
+    ]
+    for store in cfg.kv:
+        groups.append((f"{store.field}.secrets", store.secrets))
+    for wl in cfg.workloads:
+        groups.append((f"{wl.field}.secrets", wl.secrets))
+    for section, objs in groups:
+        seen: dict[str, Obj] = {}
+        for obj in objs:
+            if obj.name in seen:
+                out.append(
+                    _err(
+                        "duplicate",
+                        obj,
+                        "name",
+                        f"'{obj.name}' is defined twice in {section} (first at {seen[obj.name].loc})",
+                        "rename one, or merge the two entries",
+                    )
+                )
+            else:
+                seen[obj.name] = obj
+    mounts: dict[str, Obj] = {}
+    for obj, mount in [(c, c.mount) for c in cfg.cas] + [(s, s.name) for s in cfg.kv]:
+        if mount in mounts:
+            out.append(
+                _err(
+                    "duplicate",
+                    obj,
+                    "mount" if obj in cfg.cas else "name",
+                    f"mount '{mount}' is used twice (also at {mounts[mount].loc})",
+                    "give each a mount",
+                )
+            )
+        mounts[mount] = obj
+    return out
+
+
+def references(cfg: Config) -> list[Finding]:
+    out: list[Finding] = []
+    policies = {p.name for p in cfg.policies} | BUILTIN_POLICIES
+    holders: list[Any] = [*cfg.users, *cfg.kubernetes_roles, *cfg.approle_roles]
+    for holder in holders:
+        for i, name in enumerate(holder.policies):
+            if name not in policies:
+                out.append(
+                    _err(
+                        "reference",
+                        holder,
+                        f"policies[{i}]",
+                        f"policy '{name}' is not declared",
+                        f"add it under `policies`, or use one of: {', '.join(sorted(policies))}",
+                        holder.node["policies"].locate(i),
+                    )
+                )
+    cas = {c.name: c for c in cfg.cas}
+    for ca in cfg.cas:
+        if ca.type == "intermediate":
+            if ca.issuer not in cas:
+                out.append(
+                    _err(
+                        "reference",
+                        ca,
+                        "issuer",
+                        f"issuer CA '{ca.issuer}' is not declared",
+                        "name a CA under pki.cas",
+                    )
+                )
+            elif ca.issuer == ca.name:
+                out.append(
+                    _err(
+                        "reference",
+                        ca,
+                        "issuer",
+                        "an intermediate cannot sign itself",
+                        "use type: root, or name another CA",
+                    )
+                )
+            else:  # a cycle of intermediates has no root to start from
+                seen, cur = {ca.name}, cas[ca.issuer]
+                while cur.type == "intermediate" and cur.issuer in cas and cur.name not in seen:
+                    seen.add(cur.name)
+                    cur = cas[cur.issuer]
+                if cur.type == "intermediate" and cur.name in seen:
+                    out.append(
+                        _err(
+                            "reference",
+                            ca,
+                            "issuer",
+                            "issuers form a cycle with no root CA",
+                            "make one CA in the chain type: root",
+                        )
+                    )
+        elif ca.issuer:
+            out.append(
+                _err(
+                    "reference",
+                    ca,
+                    "issuer",
+                    "a root CA has no issuer",
+                    "remove issuer or use type: intermediate",
+                )
+            )
+    for role in cfg.pki_roles:
+        if role.ca not in cas:
+            out.append(
+                _err(
+                    "reference",
+                    role,
+                    "ca",
+                    f"CA '{role.ca}' is not declared",
+                    f"name one of: {', '.join(sorted(cas)) or '(none: add pki.cas)'}",
+                )
+            )
+    if cfg.aws_roles and cfg.aws_engine is None:
+        first = cfg.aws_roles[0]
+        out.append(
+            _err("reference", first, "", "AWS roles need the AWS engine", "add `aws.engine` (mount, region)")
+        )
+    out.extend(_workload_references(cfg))
+    return out
+
+
+def _workload_references(cfg: Config) -> list[Finding]:
+    out: list[Finding] = []
+    users = {u.name: u for u in cfg.users}
+    k8s = {r.name: r for r in cfg.kubernetes_roles}
+    approles = {r.name: r for r in cfg.approle_roles}
+    for wl in cfg.workloads:
+        kind, ref = wl.identity.kind, wl.identity.name
+        ident_loc = wl.node["identity"].locate(kind)
+        field = f"identity.{kind}"
+        if kind == "user":
+            user = users.get(ref)
+            if user is None:
+                out.append(
+                    _err(
+                        "reference",
+                        wl,
+                        field,
+                        f"user '{ref}' is not declared",
+                        "add it under `users`",
+                        ident_loc,
+                    )
+                )
+            elif wl.namespace not in user.namespaces:
+                out.append(
+                    _err(
+                        "reference",
+                        wl,
+                        field,
+                        f"user '{ref}' has no credentials Secret in namespace '{wl.namespace}'",
+                        f"add '{wl.namespace}' to users[{ref}].namespaces",
+                        ident_loc,
+                    )
+                )
+        elif kind == "kubernetes_role":
+            role = k8s.get(ref)
+            if role is None:
+                out.append(
+                    _err(
+                        "reference",
+                        wl,
+                        field,
+                        f"kubernetes role '{ref}' is not declared",
+                        "add it under kubernetes_auth.roles",
+                        ident_loc,
+                    )
+                )
+            elif wl.namespace not in role.namespaces or wl.service_account_name not in role.service_accounts:
+                out.append(
+                    _err(
+                        "reference",
+                        wl,
+                        field,
+                        f"kubernetes role '{ref}' does not bind service account "
+                        f"{wl.namespace}/{wl.service_account_name}",
+                        "add the namespace and service account to the role's bindings",
+                        ident_loc,
+                    )
+                )
+        else:
+            approle = approles.get(ref)
+            if approle is None:
+                out.append(
+                    _err(
+                        "reference",
+                        wl,
+                        field,
+                        f"approle '{ref}' is not declared",
+                        "add it under approle.roles",
+                        ident_loc,
+                    )
+                )
+            elif wl.namespace not in approle.namespaces:
+                out.append(
+                    _err(
+                        "reference",
+                        wl,
+                        field,
+                        f"approle '{ref}' publishes no secret in namespace '{wl.namespace}'",
+                        f"add '{wl.namespace}' to approle.roles[{ref}].namespaces",
+                        ident_loc,
+                    )
+                )
+        out.extend(_secret_targets(cfg, wl))
+    return out
+
+
+def _secret_targets(cfg: Config, wl: Workload) -> list[Finding]:
+    """Paths that point into mounts we declare must name roles/stores that exist."""
+    out: list[Finding] = []
+    ca_mounts = {c.mount: c for c in cfg.cas}
+    kv_mounts = {s.name for s in cfg.kv}
+    aws_mount = cfg.aws_engine.mount if cfg.aws_engine else None
+    for sec in wl.secrets:
+        path = sec.path.strip("/")
+        if sec.type == "pki":
+            mount, _, rest = path.rpartition("/issue/")
+            if mount in ca_mounts:
+                names = {r.name for r in cfg.pki_roles if r.ca == ca_mounts[mount].name}
+                if rest not in names:
+                    out.append(
+                        _err(
+                            "reference",
+                            sec,
+                            "path",
+                            f"PKI role '{rest}' is not declared on CA '{ca_mounts[mount].name}'",
+                            "add it under pki.roles",
+                        )
+                    )
+            elif not mount:
+                out.append(
+                    _err(
+                        "reference",
+                        sec,
+                        "path",
+                        "a pki secret issues from <ca mount>/issue/<role>",
+                        "write e.g. pki-int/issue/internal",
+                    )
+                )
+        elif sec.type == "aws" and aws_mount and path.startswith(f"{aws_mount}/"):
+            role = path.rsplit("/", 1)[-1]
+            if role not in {r.name for r in cfg.aws_roles}:
+                out.append(
+                    _err(
+                        "reference",
+                        sec,
+                        "path",
+                        f"AWS role '{role}' is not declared",
+                        "add it under aws.roles",
+                    )
+                )
+        elif sec.type == "kv":
+            kv_mount = next((m for m in kv_mounts if path.startswith(f"{m}/")), None)
+            if kv_mount is not None and sec.kv_version != 1 and not path.startswith(f"{kv_mount}/data/"):
+                out.append(
+                    _err(
+                        "reference",
+                        sec,
+                        "path",
+                        f"'{kv_mount}' is a KV v2 store: reads go through {kv_mount}/data/…",
+                        f"write {kv_mount}/data/{path[len(kv_mount) + 1 :]}",
+                    )
+                )
+    return out
+
+
+def ttls(cfg: Config) -> list[Finding]:
+    """Negative or unparsable durations, and a TTL above its own maximum."""
+    out: list[Finding] = []
+    pairs = {
+        "token_ttl": "token_max_ttl",
+        "ttl": "max_ttl",
+        "default_sts_ttl": "max_sts_ttl",
+        "default_lease_ttl": "max_lease_ttl",
+    }
+    objs: list[Any] = [
+        *cfg.users,
+        *cfg.cas,
+        *cfg.pki_roles,
+        *cfg.aws_roles,
+        *cfg.kubernetes_roles,
+        *cfg.approle_roles,
+    ]
+    for obj in objs:
+        for low, high in pairs.items():
+            if not hasattr(obj, low):
+                continue
+            try:
+                lo = optional_ttl(getattr(obj, low, None), obj.field, low)
+                hi = optional_ttl(getattr(obj, high, None), obj.field, high)
+                check_max(lo, hi, obj.field, low)
+            except ConfigError as exc:
+                out.append(_err("ttl", obj, exc.field, exc.problem, exc.fix))
+    return out
+
+
+def _policy_rules(policy: Policy) -> tuple[dict[str, Any] | None, Finding | None]:
+    if policy.hcl is None:
+        return policy.acl_rules(), None
+    try:
+        return parse_policy(policy.hcl), None
+    except PolicySyntaxError as exc:
+        loc = policy.at("hcl")
+        return None, _err(
+            "policy-syntax",
+            policy,
+            "hcl",
+            f"cannot read HCL: {exc}",
+            "fix the HCL, or write structured rules",
+            Loc(loc.file, loc.line + exc.line),
+        )
+
+
+def policy_lint(cfg: Config) -> list[Finding]:
+    out: list[Finding] = []
+    for policy in cfg.policies:
+        rules, problem = _policy_rules(policy)
+        if problem:
+            out.append(problem)
+            continue
+        assert rules is not None
+        invalid = lint.policy_errors(rules)
+        if invalid:
+            out.append(_err("policy-syntax", policy, "rules", invalid, "fix the rule"))
+            continue
+        for issue in lint.lint_policy(rules, policy.lint_ignore):
+            loc = policy.node["rules"].locate(issue.path) if policy.hcl is None else policy.at("hcl")
+            key = f"rules.{issue.path}" if policy.hcl is None else "hcl"
+            out.append(_err(f"lint-{issue.rule}", policy, key, issue.message, issue.fix, loc))
+    return out
+
+
+def _identity_policies(cfg: Config, kind: str, ref: str) -> list[str] | None:
+    pools: dict[str, list[Any]] = {
+        "user": cfg.users,
+        "kubernetes_role": cfg.kubernetes_roles,
+        "approle": cfg.approle_roles,
+    }
+    holder = next((h for h in pools[kind] if h.name == ref), None)
+    return None if holder is None else list(holder.policies)
+
+
+def least_privilege(cfg: Config) -> list[Finding]:
+    """Each consumed secret must be allowed by the identity's policies; unused grants are warnings."""
+    out: list[Finding] = []
+    rules_by_policy: dict[str, dict[str, Any]] = {}
+    for policy in cfg.policies:
+        rules, problem = _policy_rules(policy)
+        if rules is not None and problem is None and lint.policy_errors(rules) is None:
+            rules_by_policy[policy.name] = rules
+    needs_by_identity: dict[tuple[str, str], list[lint.Consumption]] = {}
+    for wl in cfg.workloads:
+        names = _identity_policies(cfg, wl.identity.kind, wl.identity.name)
+        if names is None:
+            continue  # reported as a reference error
+        attached = [rules_by_policy[n] for n in names if n in rules_by_policy]
+        ident = (wl.identity.kind, wl.identity.name)
+        for sec in wl.secrets:
+            cap = lint.required_capability(sec.type, sec.path)
+            needs_by_identity.setdefault(ident, []).append(lint.Consumption(wl.name, sec.name, sec.path, cap))
+            if not lint.allowed(attached, sec.path, cap):
+                have = sorted(lint.granted(attached, sec.path))
+                out.append(
+                    _err(
+                        "least-privilege",
+                        sec,
+                        "path",
+                        f"{wl.identity.kind} '{wl.identity.name}' (policies: {', '.join(names) or 'none'}) "
+                        f"lacks "
+                        f"'{cap}' on {sec.path} (has: {', '.join(have)})",
+                        f"grant {sec.path}: [{cap}] in one of its policies, or use an identity that has it",
+                    )
+                )
+    policy_objs = {p.name: p for p in cfg.policies}
+    for (kind, ref), needs in needs_by_identity.items():
+        for name in _identity_policies(cfg, kind, ref) or []:
+            pol = policy_objs.get(name)
+            if pol is None or name not in rules_by_policy:
+                continue
+            for path, spare in lint.unused_grants(rules_by_policy[name], needs):
+                loc = pol.node["rules"].locate(path) if pol.hcl is None else pol.at("hcl")
+                out.append(
+                    _warn(
+                        "unused-grant",
+                        pol,
+                        f"rules.{path}",
+                        f"grants {', '.join(spare)} on {path} but no workload of {kind} '{ref}' uses it",
+                        "remove the unused capabilities (least privilege)",
+                        loc,
+                    )
+                )
+    return out
+
+
+def check(cfg: Config) -> list[Finding]:
+    findings = duplicates(cfg) + references(cfg) + ttls(cfg) + policy_lint(cfg)
+    return findings + least_privilege(cfg)

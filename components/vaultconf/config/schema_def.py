@@ -1,0 +1,480 @@
+"""The JSON Schema (draft 2020-12) of the desired-state YAML, built here and published as
+`vaultconf/schema/vaultconf.schema.json` (regenerate with `python -m vaultconf.config.schema_def`; a test
+keeps the two equal). Descriptions double as the `fix` hints of schema findings and as editor help.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+from typing import Any
+
+SCHEMA_ID = "https://vaultconf.invalid/schema/vaultconf.schema.json"
+SCHEMA_PATH = pathlib.Path(__file__).resolve().parent.parent / "schema" / "vaultconf.schema.json"
+
+TTL_PATTERN = r"^([0-9]+|([0-9]+[smhdSMHD])+)$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+MOUNT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$"
+CAPABILITIES = ["create", "read", "update", "patch", "delete", "list", "sudo", "deny", "subscribe", "recover"]
+
+
+def _s(type_: str, description: str, **extra: Any) -> dict[str, Any]:
+    return {"type": type_, "description": description, **extra}
+
+
+def ttl(description: str) -> dict[str, Any]:
+    return {
+        "description": f"{description} A duration such as 90s, 30m, 72h, 1h30m, 2d, or whole seconds.",
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": TTL_PATTERN},
+        ],
+    }
+
+
+def name(description: str, pattern: str = NAME_PATTERN) -> dict[str, Any]:
+    return _s("string", description, pattern=pattern)
+
+
+def strings(description: str, pattern: str | None = None, min_items: int = 0) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": "string", "minLength": 1}
+    if pattern:
+        item["pattern"] = pattern
+    out = _s("array", description, items=item, uniqueItems=True)
+    if min_items:
+        out["minItems"] = min_items
+    return out
+
+
+def obj(
+    description: str, properties: dict[str, Any], required: list[str] | None = None, **extra: Any
+) -> dict:
+    out: dict[str, Any] = {
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    if required:
+        out["required"] = required
+    out.update(extra)
+    return out
+
+
+def named_list(description: str, ref: str) -> dict[str, Any]:
+    return _s("array", description, items={"$ref": f"#/$defs/{ref}"})
+
+
+POLICY_NAMES = strings(
+    "Names of ACL policies (declared under `policies`, or Vault's built-in `default`).", NAME_PATTERN
+)
+
+CAPABILITY_LIST = _s(
+    "array",
+    "Capabilities granted on the path.",
+    items={"enum": CAPABILITIES},
+    minItems=1,
+    uniqueItems=True,
+)
+
+RULE = {
+    "description": "Rule for one path: a capability list, or capabilities with parameter limits.",
+    "anyOf": [
+        CAPABILITY_LIST,
+        obj(
+            "Capabilities with parameter constraints.",
+            {
+                "capabilities": CAPABILITY_LIST,
+                "allowed_parameters": _s(
+                    "object",
+                    "Parameter name -> allowed values (empty list: any value).",
+                    additionalProperties={"type": "array"},
+                ),
+                "denied_parameters": _s(
+                    "object",
+                    "Parameter name -> denied values (empty list: any value).",
+                    additionalProperties={"type": "array"},
+                ),
+                "required_parameters": strings("Parameters a request must carry."),
+            },
+            ["capabilities"],
+        ),
+    ],
+}
+
+POLICY = obj(
+    "An ACL policy, from structured `rules` or raw `hcl`.",
+    {
+        "name": name("Policy name in Vault."),
+        "description": _s("string", "Free text for humans."),
+        "rules": _s(
+            "object",
+            "Vault API path pattern -> rule. `*` at the end is a prefix glob, `+` matches one segment; "
+            "e.g. kv/data/team/*: [read].",
+            propertyNames={"pattern": r"^[^\s]+$"},
+            additionalProperties={"$ref": "#/$defs/rule"},
+            minProperties=1,
+        ),
+        "hcl": _s("string", "Raw HCL policy text, when structured rules cannot express it.", minLength=1),
+        "lint_ignore": _s(
+            "array",
+            "Lint rules acknowledged for this policy (an operator policy that really needs sudo, ...).",
+            items={"enum": ["sudo", "privileged-wildcard", "root-wildcard"]},
+            uniqueItems=True,
+        ),
+    },
+    ["name"],
+    oneOf=[{"required": ["rules"]}, {"required": ["hcl"]}],
+)
+
+USER = obj(
+    "A userpass user whose password Pulumi generates; its credentials Secret is emitted in each namespace.",
+    {
+        "name": name("Username."),
+        "description": _s("string", "Free text for humans."),
+        "policies": POLICY_NAMES,
+        "namespaces": strings("Kubernetes namespaces that receive the credentials Secret.", DNS_LABEL),
+        "rotation": _s("integer", "Rotation counter: bump it to generate a new password.", minimum=0),
+        "token_ttl": ttl("TTL of tokens issued at login."),
+        "token_max_ttl": ttl("Maximum TTL of tokens issued at login."),
+    },
+    ["name", "policies"],
+)
+
+CA = obj(
+    "A PKI mount holding a root CA, or an intermediate CA signed by another declared CA.",
+    {
+        "name": name("CA name (referenced by roles and by intermediates' `issuer`)."),
+        "mount": _s("string", "Mount path (default: the name).", pattern=MOUNT_PATTERN),
+        "type": {"enum": ["root", "intermediate"], "description": "root (self-signed) or intermediate."},
+        "issuer": name("For an intermediate: the name of the CA that signs it."),
+        "common_name": _s("string", "Subject common name of the CA certificate.", minLength=1),
+        "organization": _s("string", "Subject organization."),
+        "ttl": ttl("Validity of the CA certificate."),
+        "max_lease_ttl": ttl("Mount max lease TTL (caps issued certificates)."),
+        "key_type": {"enum": ["rsa", "ec", "ed25519"], "description": "CA key type."},
+        "key_bits": _s("integer", "Key size (rsa: 2048/3072/4096, ec: 224/256/384/521).", minimum=0),
+    },
+    ["name", "type", "common_name"],
+    allOf=[{"if": {"properties": {"type": {"const": "intermediate"}}}, "then": {"required": ["issuer"]}}],
+)
+
+PKI_ROLE = obj(
+    "A PKI role: which certificates a CA issues.",
+    {
+        "name": name("Role name (issue path: <ca mount>/issue/<name>)."),
+        "ca": name("Name of the CA (under pki.cas) the role lives on."),
+        "allowed_domains": strings("Domains certificates may be issued for.", min_items=1),
+        "allow_subdomains": _s("boolean", "Allow subdomains of allowed_domains."),
+        "allow_bare_domains": _s("boolean", "Allow the allowed_domains themselves."),
+        "allow_localhost": _s("boolean", "Allow localhost."),
+        "ttl": ttl("Default certificate TTL."),
+        "max_ttl": ttl("Maximum certificate TTL."),
+        "key_type": {"enum": ["rsa", "ec", "ed25519", "any"], "description": "Key type of issued keys."},
+        "key_bits": _s("integer", "Key size of issued keys.", minimum=0),
+        "server_flag": _s("boolean", "Certificates usable for TLS servers."),
+        "client_flag": _s("boolean", "Certificates usable for TLS clients."),
+    },
+    ["name", "ca", "allowed_domains"],
+)
+
+AWS_ENGINE = obj(
+    "The AWS secrets engine. Root credentials come from Pulumi secrets awsAccessKey / awsSecretKey.",
+    {
+        "mount": _s("string", "Mount path (default aws).", pattern=MOUNT_PATTERN),
+        "region": _s("string", "AWS region.", minLength=1),
+        "iam_endpoint": _s("string", "Custom IAM endpoint URL.", format="uri"),
+        "sts_endpoint": _s("string", "Custom STS endpoint URL.", format="uri"),
+        "default_lease_ttl": ttl("Default lease TTL of issued credentials."),
+        "max_lease_ttl": ttl("Maximum lease TTL of issued credentials."),
+    },
+)
+
+AWS_ROLE = obj(
+    "An AWS role of the engine.",
+    {
+        "name": name("Role name (credentials path: <mount>/creds/<name>)."),
+        "credential_type": {
+            "enum": ["iam_user", "assumed_role", "federation_token"],
+            "description": "How Vault produces credentials.",
+        },
+        "policy_document": {
+            "description": "Inline IAM policy (a mapping or a JSON string).",
+            "type": ["object", "string"],
+        },
+        "policy_arns": strings("Managed IAM policy ARNs."),
+        "role_arns": strings("IAM role ARNs (assumed_role)."),
+        "default_sts_ttl": ttl("Default STS TTL."),
+        "max_sts_ttl": ttl("Maximum STS TTL."),
+    },
+    ["name", "credential_type"],
+    anyOf=[
+        {"required": ["policy_document"]},
+        {"required": ["policy_arns"]},
+        {"required": ["role_arns"]},
+    ],
+)
+
+KV_SECRET = obj(
+    "A seeded KV secret: its key names live here, its values in Pulumi secrets.",
+    {
+        "name": _s(
+            "string",
+            "Path inside the store, e.g. billing/db.",
+            pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+        ),
+        "keys": strings(
+            "Key names. Each value is the Pulumi secret kv-<store>-<path with / as ->-<key>.",
+            r"^[A-Za-z0-9_.-]+$",
+            1,
+        ),
+    },
+    ["name", "keys"],
+)
+
+KV_STORE = obj(
+    "A KV version 2 mount.",
+    {
+        "name": _s("string", "Mount path.", pattern=MOUNT_PATTERN),
+        "description": _s("string", "Mount description."),
+        "max_versions": _s("integer", "Versions kept per secret (0: Vault default).", minimum=0),
+        "cas_required": _s("boolean", "Require check-and-set on writes."),
+        "secrets": named_list("Seeded secrets.", "kv_secret"),
+    },
+    ["name"],
+)
+
+K8S_ROLE = obj(
+    "A kubernetes auth role binding service accounts in namespaces to policies.",
+    {
+        "name": name("Role name."),
+        "service_accounts": strings("Bound service account names.", DNS_SUBDOMAIN, 1),
+        "namespaces": strings("Bound namespaces.", DNS_LABEL, 1),
+        "policies": POLICY_NAMES,
+        "audience": _s("string", "Expected token audience."),
+        "token_ttl": ttl("TTL of tokens issued at login."),
+        "token_max_ttl": ttl("Maximum TTL of tokens issued at login."),
+    },
+    ["name", "service_accounts", "namespaces", "policies"],
+)
+
+APPROLE_ROLE = obj(
+    "An AppRole role; its role_id and a secret_id are published as a Secret in each namespace.",
+    {
+        "name": name("Role name."),
+        "policies": POLICY_NAMES,
+        "namespaces": strings("Namespaces that receive the role_id/secret_id Secret.", DNS_LABEL),
+        "token_ttl": ttl("TTL of tokens issued at login."),
+        "token_max_ttl": ttl("Maximum TTL of tokens issued at login."),
+        "secret_id_ttl": ttl("Lifetime of secret IDs (0: never expire)."),
+        "secret_id_num_uses": _s("integer", "Logins per secret ID (0: unlimited).", minimum=0),
+    },
+    ["name", "policies"],
+)
+
+ON_CHANGE = obj(
+    "What the sidekick does after rewriting the file.",
+    {
+        "exec": _s("array", "Command argv (no shell).", items={"type": "string"}, minItems=1),
+        "signal": obj(
+            "Signal a process (pid file, or process name with shareProcessNamespace).",
+            {
+                "name": _s("string", "Signal name, e.g. HUP.", pattern=r"^[A-Z0-9]+$"),
+                "pidfile": _s("string", "Path of a pid file."),
+                "process": _s("string", "Process name."),
+            },
+            ["name"],
+        ),
+        "http": obj(
+            "Call a URL.",
+            {
+                "url": _s("string", "URL to call.", pattern=r"^https?://"),
+                "method": {"enum": ["GET", "POST", "PUT"], "description": "HTTP method (default POST)."},
+            },
+            ["url"],
+        ),
+    },
+    minProperties=1,
+    maxProperties=1,
+)
+
+WORKLOAD_SECRET = obj(
+    "A secret the workload consumes; the sidekick writes it to the shared volume.",
+    {
+        "name": name("Unique name within the workload (metrics, logs, default file name)."),
+        "type": {
+            "enum": ["kv", "pki", "aws", "secret", "write"],
+            "description": "kv (KV read), pki (issue a certificate), aws (credentials), "
+            "secret (generic read), write (generic write).",
+        },
+        "path": _s(
+            "string",
+            "The Vault API path, e.g. kv/data/billing/db, pki-int/issue/internal, aws/creds/x.",
+            pattern=r"^[^\s/][^\s]*$",
+        ),
+        "kv_version": {"enum": [1, 2], "description": "KV version (default: detected from the mount)."},
+        "version": _s("integer", "KV v2: pinned secret version.", minimum=1),
+        "params": _s("object", "Vault parameters (pki common_name, aws ttl, write body)."),
+        "file": _s(
+            "string",
+            "File name relative to the output directory (default: the name).",
+            pattern=r"^[^/\s][^\s]*$",
+        ),
+        "format": {
+            "enum": ["json", "yaml", "env", "ini", "txt", "cert", "bundle", "aws", "csv", "template"],
+            "description": "Output format.",
+        },
+        "template": _s("string", "Jinja2 template (format: template)."),
+        "mode": _s("string", 'File mode, octal, e.g. "0600".', pattern=r"^0?[0-7]{3}$"),
+        "owner": _s("integer", "File owner uid.", minimum=0),
+        "group": _s("integer", "File group gid.", minimum=0),
+        "update": ttl("Re-read interval for static secrets."),
+        "renew": _s("boolean", "Renew leases."),
+        "revoke": _s("boolean", "Revoke the lease on shutdown."),
+        "jitter": _s("number", "Jitter fraction for renewals.", minimum=0, maximum=1),
+        "retries": _s("integer", "One-shot attempts before giving up.", minimum=0),
+        "on_change": {"$ref": "#/$defs/on_change"},
+    },
+    ["name", "type", "path"],
+    allOf=[
+        {
+            "if": {"properties": {"format": {"const": "template"}}, "required": ["format"]},
+            "then": {"required": ["template"]},
+        }
+    ],
+)
+
+IDENTITY = obj(
+    "How the workload's sidekick logs in to Vault: exactly one of user, kubernetes_role, approle.",
+    {
+        "user": name(
+            "A userpass user (under users) whose credentials Secret is in the workload's namespace."
+        ),
+        "kubernetes_role": name(
+            "A kubernetes auth role bound to the workload's service account and namespace."
+        ),
+        "approle": name("An AppRole role whose secret is published in the workload's namespace."),
+    },
+    minProperties=1,
+    maxProperties=1,
+)
+
+QUANTITIES = _s(
+    "object",
+    "cpu / memory quantities.",
+    properties={"cpu": {"type": ["string", "number"]}, "memory": {"type": "string"}},
+    additionalProperties=False,
+)
+
+WORKLOAD = obj(
+    "An application run with the sidekick beside it.",
+    {
+        "name": name("Workload name (Deployment or Job name).", DNS_LABEL),
+        "namespace": name("Kubernetes namespace.", DNS_LABEL),
+        "kind": {
+            "enum": ["Deployment", "Job"],
+            "description": "Deployment (sidecar) or Job (one-shot init).",
+        },
+        "image": _s("string", "Application container image.", minLength=1),
+        "command": _s("array", "Container command.", items={"type": "string"}),
+        "args": _s("array", "Container args.", items={"type": "string"}),
+        "env": _s("object", "Environment variables.", additionalProperties={"type": "string"}),
+        "replicas": _s("integer", "Deployment replicas.", minimum=0),
+        "service_account": name(
+            "Service account the pod runs as (default: the workload name).", DNS_SUBDOMAIN
+        ),
+        "identity": {"$ref": "#/$defs/identity"},
+        "secrets_dir": _s("string", "Where the app sees the secrets (default /etc/secrets).", pattern=r"^/"),
+        "native_sidecar": _s("boolean", "Sidekick as a native sidecar (Kubernetes >= 1.29; default true)."),
+        "resources": obj("App container resources.", {"requests": QUANTITIES, "limits": QUANTITIES}),
+        "secrets": named_list("Secrets the workload consumes.", "workload_secret"),
+    },
+    ["name", "namespace", "kind", "image", "identity", "secrets"],
+)
+
+SETTINGS = obj(
+    "Shared settings.",
+    {
+        "userpass_mount": _s("string", "Userpass auth mount path (default userpass).", pattern=MOUNT_PATTERN),
+        "create_userpass_mount": _s("boolean", "Create the userpass mount (false: reuse an existing one)."),
+    },
+)
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": SCHEMA_ID,
+    "title": "vaultconf desired state",
+    "description": "One file of infra/config/base/ or infra/config/<stack>/; see docs/config.md.",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "settings": {"$ref": "#/$defs/settings"},
+        "users": named_list("Userpass users.", "user"),
+        "policies": named_list("ACL policies.", "policy"),
+        "pki": obj(
+            "PKI CAs and roles.",
+            {
+                "cas": named_list("Certificate authorities.", "ca"),
+                "roles": named_list("PKI roles.", "pki_role"),
+            },
+        ),
+        "aws": obj(
+            "AWS secrets engine and roles.",
+            {"engine": {"$ref": "#/$defs/aws_engine"}, "roles": named_list("AWS roles.", "aws_role")},
+        ),
+        "kv": named_list("KV v2 stores.", "kv_store"),
+        "kubernetes_auth": obj(
+            "Kubernetes auth method.",
+            {
+                "mount": _s("string", "Auth mount path (default kubernetes).", pattern=MOUNT_PATTERN),
+                "kubernetes_host": _s(
+                    "string", "API server URL Vault uses for TokenReview.", pattern=r"^https?://"
+                ),
+                "roles": named_list("Kubernetes auth roles.", "kubernetes_role"),
+            },
+        ),
+        "approle": obj(
+            "AppRole auth method.",
+            {
+                "mount": _s("string", "Auth mount path (default approle).", pattern=MOUNT_PATTERN),
+                "roles": named_list("AppRole roles.", "approle_role"),
+            },
+        ),
+        "workloads": named_list("Workloads with their sidekick.", "workload"),
+    },
+    "$defs": {
+        "settings": SETTINGS,
+        "rule": RULE,
+        "policy": POLICY,
+        "user": USER,
+        "ca": CA,
+        "pki_role": PKI_ROLE,
+        "aws_engine": AWS_ENGINE,
+        "aws_role": AWS_ROLE,
+        "kv_secret": KV_SECRET,
+        "kv_store": KV_STORE,
+        "kubernetes_role": K8S_ROLE,
+        "approle_role": APPROLE_ROLE,
+        "on_change": ON_CHANGE,
+        "workload_secret": WORKLOAD_SECRET,
+        "identity": IDENTITY,
+        "workload": WORKLOAD,
+    },
+}
+
+
+def render() -> str:
+    return json.dumps(SCHEMA, indent=2, sort_keys=False) + "\n"
+
+
+def main() -> int:
+    SCHEMA_PATH.write_text(render(), encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
