@@ -1,5 +1,59 @@
-"""Entry point (placeholder until the sidekick lands)."""
+"""Entry point: `sidekick [flags]` (exit 0 done, 1 runtime failure, 2 bad configuration)."""
+
+from __future__ import annotations
+
+import signal
+import sys
 
 
-def main() -> int:
-    return 0
+def main(argv: list[str] | None = None) -> int:
+    from .cli import build_config
+    from .errors import ConfigError
+    from .log import log
+
+    try:
+        cfg = build_config(sys.argv[1:] if argv is None else argv)
+    except ConfigError as exc:
+        sys.stderr.write(f"sidekick: configuration error: {exc}\n")
+        return 2
+    if isinstance(cfg, str):
+        sys.stdout.write(cfg)
+        return 0
+    log.set_level(cfg.log_level)
+
+    from .scheduler import Sidekick
+
+    app = Sidekick(cfg)
+
+    def on_stop(signum: int, _frame: object) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        app.stop_event.set()
+        app.refresh_event.set()
+
+    def on_hup(_signum: int, _frame: object) -> None:
+        log.info("SIGHUP: refreshing every resource now")
+        app.refresh_event.set()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, on_hup)
+    server = None
+    if cfg.listen and not cfg.one_shot:
+        from .server import StatusServer
+
+        server = StatusServer(cfg.listen, app.health, app.ready, app.metrics.render)
+        try:
+            server.start()
+        except OSError as exc:
+            sys.stderr.write(f"sidekick: configuration error: cannot listen on {cfg.listen}: "
+                             f"{exc.strerror}\n")
+            return 2
+    try:
+        return app.run()
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Logging in to Vault. Credentials are read from disk at every login, so a rotated password (a
+Kubernetes Secret updated through its symlink swap) is picked up by the next login."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from .config import K8S_TOKEN, Config, parse_structured
+from .errors import ConfigError, VaultError
+from .log import log
+
+if TYPE_CHECKING:
+    from .vault import VaultClient
+
+
+class Token:
+    __slots__ = ("obtained", "renewable", "ttl")
+
+    def __init__(self, ttl: float, renewable: bool, obtained: float) -> None:
+        self.ttl = ttl              # seconds; 0 = never expires (root-like tokens)
+        self.renewable = renewable
+        self.obtained = obtained
+
+    @property
+    def expires(self) -> float:
+        return self.obtained + self.ttl if self.ttl else float("inf")
+
+
+def _read_text(path: str, what: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except OSError as exc:
+        raise VaultError(f"cannot read the {what} {path}: {exc.strerror}", 0, path) from None
+
+
+def _ci(data: dict[str, Any], *keys: str) -> str:
+    lowered = {str(k).lower(): v for k, v in data.items()}
+    for key in keys:
+        value = lowered.get(key.lower())
+        if value not in (None, ""):
+            return str(value)
+    return ""
+
+
+class Authenticator:
+    def __init__(self, cfg: Config, client: VaultClient, clock: Any = time.time) -> None:
+        self.cfg = cfg
+        self.client = client
+        self.clock = clock
+        self.logins = 0
+
+    def _auth_file(self) -> dict[str, Any]:
+        if not self.cfg.auth_file:
+            return {}
+        text = _read_text(self.cfg.auth_file, "credentials file")
+        try:
+            data = parse_structured(text, self.cfg.auth_file, "credentials file")
+        except ConfigError as exc:
+            raise VaultError(str(exc), 0, self.cfg.auth_file) from None
+        if isinstance(data, str):  # a bare token file
+            return {"token": data}
+        if not isinstance(data, dict):
+            raise VaultError(f"the credentials file {self.cfg.auth_file} is not a mapping", 0)
+        if self.cfg.auth_format == "kubernetes-vault" and _ci(data, "clientToken"):
+            data = {"method": "token", "token": _ci(data, "clientToken")}
+        return data
+
+    def _login_path(self, default_suffix: str = "login") -> str:
+        if self.cfg.login_path:
+            path = self.cfg.login_path.strip("/")
+            return path[3:] if path.startswith("v1/") else path
+        return f"auth/{self.cfg.mount}/{default_suffix}"
+
+    def login(self) -> Token:
+        """Obtain a fresh token (sets it on the client). Raises VaultError on failure."""
+        method = self.cfg.auth_method
+        creds = self._auth_file()
+        now = self.clock()
+        if method == "token":
+            token = _ci(creds, "token")
+            if not token and self.cfg.token_file:
+                token = _read_text(self.cfg.token_file, "token file")
+            token = token or os.environ.get("VAULT_TOKEN", "")
+            if not token:
+                raise VaultError("no Vault token: give -auth FILE with a token, auth.file, or VAULT_TOKEN", 0)
+            log.redact("token", token)
+            self.client.token = token
+            info = self.client.read("auth/token/lookup-self")
+            data = info.data if info else {}
+            self.logins += 1
+            return Token(float(data.get("ttl") or 0), bool(data.get("renewable")), now)
+        if method == "userpass":
+            username = _ci(creds, "username") or os.environ.get("VAULT_SIDEKICK_USERNAME", "")
+            password = _ci(creds, "password") or os.environ.get("VAULT_SIDEKICK_PASSWORD", "")
+            if not username or not password:
+                raise VaultError(f"the credentials file {self.cfg.auth_file or '(none)'} has no "
+                                 "username/password", 0)
+            log.redact("password", password)
+            path = f"{self._login_path()}/{username}"
+            body: dict[str, Any] = {"password": password}
+        elif method == "kubernetes":
+            jwt = _read_text(self.cfg.token_file or K8S_TOKEN, "service account token")
+            role = self.cfg.role or _ci(creds, "role") or os.environ.get("VAULT_SIDEKICK_ROLE", "")
+            if not role:
+                raise VaultError("kubernetes auth needs a role (auth.role or VAULT_SIDEKICK_ROLE)", 0)
+            log.redact("jwt", jwt)
+            path, body = self._login_path(), {"role": role, "jwt": jwt}
+        elif method == "approle":
+            cfg = self.cfg
+            role_id = (_read_text(cfg.role_id_file, "role_id file") if cfg.role_id_file else
+                       _ci(creds, "role_id", "roleid") or os.environ.get("VAULT_SIDEKICK_ROLE_ID", ""))
+            env_secret_id = os.environ.get("VAULT_SIDEKICK_SECRET_ID", "")
+            secret_id = (_read_text(cfg.secret_id_file, "secret_id file") if cfg.secret_id_file else
+                         _ci(creds, "secret_id", "secretid") or env_secret_id)
+            if not role_id:
+                raise VaultError("approle auth needs a role_id (auth.role_id_file or the auth file)", 0)
+            log.redact("approle", secret_id)
+            path = self._login_path()
+            body = {"role_id": role_id}
+            if secret_id:
+                body["secret_id"] = secret_id
+        else:  # validated earlier; defensive
+            raise VaultError(f"unsupported auth method {method}", 0)
+        self.client.token = ""
+        resp = self.client.call("POST", path, body, auth=False)
+        auth = resp.auth if resp else {}
+        token = str(auth.get("client_token") or "")
+        if not token:
+            raise VaultError(f"POST {path}: Vault returned no client token", 0, path)
+        log.redact("token", token)
+        self.client.token = token
+        self.logins += 1
+        return Token(float(auth.get("lease_duration") or 0), bool(auth.get("renewable")), now)
+
+    def renew(self) -> Token:
+        """Renew our own token; Vault caps the new TTL at the token's max TTL."""
+        now = self.clock()
+        resp = self.client.call("POST", "auth/token/renew-self", {})
+        auth = resp.auth if resp else {}
+        return Token(float(auth.get("lease_duration") or 0), bool(auth.get("renewable")), now)
+
+    def revoke_self(self) -> None:
+        self.client.call("POST", "auth/token/revoke-self", {})

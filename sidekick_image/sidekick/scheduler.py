@@ -1,0 +1,423 @@
+"""The sidekick's main loop: keep a token, fetch/renew every resource on time, write, run hooks.
+
+Single-threaded: each resource and the token is a task with a due time; the loop runs what is due and
+sleeps until the next. `clock`, `sleep` and `rng` are injectable so tests run without waiting.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from typing import Any
+
+from . import state as state_file
+from .auth import Authenticator, Token
+from .config import Config, Resource
+from .errors import VaultError
+from .formats import render
+from .hooks import HookRunner
+from .log import log
+from .metrics import Metrics
+from .outputs import clean_temp_files, write_files
+from .schedule import backoff, interval_at, refresh_at, renewal_capped, safety_margin
+from .sources import Fetched, Sources
+from .vault import VaultClient
+
+FETCH, RENEW = "fetch", "renew"
+LOGIN, RENEW_TOKEN = "login", "renew-token"
+
+
+class Task:
+    __slots__ = ("action", "attempts", "done", "due", "failed", "fetched", "files", "last_error",
+                 "original_ttl", "res", "written")
+
+    def __init__(self, res: Resource) -> None:
+        self.res = res
+        self.due = 0.0
+        self.action = FETCH
+        self.attempts = 0
+        self.fetched: Fetched | None = None
+        self.original_ttl = 0.0
+        self.files: list[str] = []
+        self.written = False
+        self.failed = False     # one-shot: retries spent
+        self.done = False       # one-shot: written
+        self.last_error = ""
+
+    @property
+    def expires(self) -> float:
+        return self.fetched.expires if self.fetched else 0.0
+
+
+class Sidekick:
+    def __init__(self, cfg: Config, client: VaultClient | None = None, clock: Any = time.time,
+                 sleep: Any = None, rng: Any = random.random) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.rng = rng
+        self.metrics = Metrics(clock)
+        self.client = client or VaultClient(cfg.vault_addr, cfg.ca_cert, cfg.tls_skip_verify,
+                                            cfg.vault_timeout, self.metrics)
+        if self.client.metrics is None:
+            self.client.metrics = self.metrics
+        self.auth = Authenticator(cfg, self.client, clock)
+        self.sources = Sources(self.client, clock)
+        self.hooks = HookRunner()
+        self.stop_event = threading.Event()
+        self.refresh_event = threading.Event()
+        self._sleep = sleep or self._wait
+        self.tasks = [Task(r) for r in cfg.resources]
+        self.token: Token | None = None
+        self.token_action = LOGIN
+        self.token_due = 0.0
+        self.token_attempts = 0
+        self.token_original_ttl = 0.0
+        self.revokes: list[tuple[float, str]] = []
+        self.heartbeat = clock()
+        self.has_templates = any(t.res.format == "template" for t in self.tasks)
+
+    # ------------------------------------------------------------------------------------ helpers
+    def _wait(self, seconds: float) -> None:
+        self.refresh_event.wait(max(0.0, seconds)) if not self.stop_event.is_set() else None
+
+    def path_of(self, name: str) -> str:
+        return name if os.path.isabs(name) else os.path.join(self.cfg.output_dir, name)
+
+    def retries_for(self, res: Resource) -> int:
+        return res.retries or self.cfg.retries
+
+    def _backoff(self, attempts: int, remaining: float = float("inf")) -> float:
+        return backoff(attempts - 1, self.cfg.backoff_initial, self.cfg.backoff_cap, self.rng(), remaining)
+
+    # ------------------------------------------------------------------------------------ state
+    def restore(self) -> None:
+        """Adopt still-good leases and certificates from the state file instead of issuing new ones."""
+        if self.cfg.dryrun or self.has_templates:
+            return  # templates need every resource's data in memory
+        saved = state_file.load(self.cfg.state_path)
+        now = self.clock()
+        for task in self.tasks:
+            entry = saved.get(task.res.name)
+            if not entry or entry.get("path") != task.res.path or entry.get("type") != task.res.type:
+                continue
+            files = [str(f) for f in entry.get("files") or []]
+            fetched = Fetched({}, float(entry.get("obtained") or 0), str(entry.get("lease_id") or ""),
+                              float(entry.get("ttl") or 0), bool(entry.get("renewable")))
+            fetched.not_before = float(entry.get("not_before") or 0)
+            fetched.not_after = float(entry.get("not_after") or 0)
+            due = float(entry.get("due") or 0)
+            if not (fetched.not_after or fetched.lease_id) or not state_file.files_present(files):
+                continue
+            life = fetched.expires - fetched.obtained
+            if fetched.expires - now <= safety_margin(life, self.cfg.safety_buffer) or due <= 0:
+                continue
+            task.fetched, task.files, task.written = fetched, files, True
+            task.original_ttl = float(entry.get("original_ttl") or fetched.ttl)
+            task.action = str(entry.get("action") or FETCH)
+            task.due = max(now, due)
+            self.metrics.expiry[task.res.name] = fetched.expires
+            log.info("kept a still-valid secret from the state file", resource=task.res.name,
+                     expires_in=round(fetched.expires - now), next_refresh_in=round(task.due - now))
+
+    def save_state(self) -> None:
+        entries: dict[str, dict[str, Any]] = {}
+        for task in self.tasks:
+            f = task.fetched
+            if f is None or not task.written or not (f.lease_id or f.not_after):
+                continue
+            entries[task.res.name] = {
+                "type": task.res.type, "path": task.res.path, "files": task.files, "obtained": f.obtained,
+                "lease_id": f.lease_id, "ttl": f.ttl, "renewable": f.renewable, "not_before": f.not_before,
+                "not_after": f.not_after, "due": task.due, "action": task.action,
+                "original_ttl": task.original_ttl,
+            }
+        state_file.save(self.cfg.state_path, entries, self.cfg.dryrun)
+
+    # ------------------------------------------------------------------------------------ token
+    def ensure_token(self) -> bool:
+        """Run the token task if due. False when there is no usable token (callers back off)."""
+        now = self.clock()
+        if self.token is not None and now < self.token_due:
+            return True
+        try:
+            if self.token is None or self.token_action == LOGIN or now >= self.token.expires:
+                self.token = self.auth.login()
+                self.metrics.logins += 1
+                self.token_original_ttl = self.token.ttl
+                log.info("logged in to Vault", method=self.cfg.auth_method, ttl=self.token.ttl,
+                         renewable=self.token.renewable)
+            else:
+                renewed = self.auth.renew()
+                capped = renewal_capped(renewed.ttl, self.token_original_ttl)
+                self.token = renewed
+                log.info("token renewed", ttl=renewed.ttl, capped_by_max_ttl=capped)
+                if capped or not renewed.renewable:
+                    self._schedule_token(relogin=True)
+                    return True
+            self.token_attempts = 0
+            self._schedule_token(relogin=not (self.cfg.renew_token and self.token.renewable))
+            return True
+        except VaultError as exc:
+            self.token_attempts += 1
+            if self.token_action == RENEW_TOKEN and exc.status in (400, 403):
+                self.token_action = LOGIN  # the token is gone: log in again right away
+                self.token_due = now
+                log.warning("token renewal refused; logging in again", error=str(exc))
+                return self.ensure_token() if self.token_attempts < 2 else False
+            self.metrics.login_failures += 1
+            remaining = self.token.expires - now if self.token else float("inf")
+            self.token_due = now + self._backoff(self.token_attempts, remaining)
+            if self.token is not None and now >= self.token.expires:
+                self.token = None
+            log.error("Vault login failed", method=self.cfg.auth_method, error=str(exc),
+                      attempt=self.token_attempts, retry_in=round(self.token_due - now, 1))
+            return False
+
+    def _schedule_token(self, relogin: bool) -> None:
+        tok = self.token
+        assert tok is not None
+        self.metrics.token_expiry = tok.expires if tok.ttl else 0.0
+        if not tok.ttl:
+            self.token_action, self.token_due = RENEW_TOKEN, float("inf")
+            return
+        self.token_action = LOGIN if relogin else RENEW_TOKEN
+        self.token_due = refresh_at(tok.obtained, tok.expires, self.cfg.renew_fraction, 0.1, 0.0,
+                                    self.cfg.safety_buffer, self.rng())
+
+    def token_rejected(self) -> None:
+        """A request got 403: the token was revoked or expired early. Log in again before retrying."""
+        self.token_action = LOGIN
+        self.token_due = self.clock()
+
+    # ------------------------------------------------------------------------------------ resources
+    def everything(self) -> dict[str, dict[str, Any]]:
+        return {t.res.name: t.fetched.data for t in self.tasks if t.fetched is not None}
+
+    def write(self, task: Task) -> list[str]:
+        assert task.fetched is not None
+        res = task.res
+        rendered = [(self.path_of(name), content) for name, content in
+                    render(res, task.fetched.data, self.everything())]
+        changed = write_files(rendered, res.file_mode, res.owner, res.group, self.cfg.dryrun)
+        task.files = [path for path, _ in rendered]
+        task.written = True
+        if changed:
+            self.metrics.inc("writes", res.name)
+            log.info("secret files written", resource=res.name, files=",".join(changed))
+            self.hooks.trigger(res.name, res.hooks, task.files)
+        return changed
+
+    def run_task(self, task: Task) -> None:
+        res = task.res
+        now = self.clock()
+        try:
+            if task.action == RENEW and task.fetched is not None and task.fetched.lease_id:
+                self._renew(task, now)
+            else:
+                self._fetch(task, now)
+            task.attempts = 0
+            task.last_error = ""
+        except VaultError as exc:
+            task.attempts += 1
+            task.last_error = str(exc)
+            self.metrics.inc("failures", res.name)
+            if exc.permission_denied:
+                self.token_rejected()
+            if task.action == RENEW and exc.status in (400, 403, 404) and not exc.permission_denied:
+                task.action = FETCH  # the lease cannot be renewed any more: get a fresh secret now
+                task.due = now
+                log.warning("lease renewal refused; fetching a new secret", resource=res.name, error=str(exc))
+                return
+            remaining = task.expires - now if task.fetched else float("inf")
+            task.due = now + self._backoff(task.attempts, remaining)
+            if self.cfg.one_shot and task.attempts > self.retries_for(res):
+                task.failed = True
+            log.error("resource refresh failed", resource=res.name, path=res.path, error=str(exc),
+                      attempt=task.attempts, retry_in=round(task.due - now, 1),
+                      still_valid_for=round(remaining) if remaining != float("inf") else None)
+        except OSError as exc:
+            task.attempts += 1
+            task.last_error = f"cannot write files: {exc.strerror}"
+            self.metrics.inc("failures", res.name)
+            task.due = now + self._backoff(task.attempts)
+            if self.cfg.one_shot and task.attempts > self.retries_for(res):
+                task.failed = True
+            log.error("cannot write the secret files", resource=res.name, error=exc.strerror,
+                      file=getattr(exc, "filename", None))
+
+    def _fetch(self, task: Task, now: float) -> None:
+        res = task.res
+        old = task.fetched
+        fetched = self.sources.fetch(res)
+        log.redact(f"res:{res.name}", fetched.data)
+        task.fetched = fetched
+        task.original_ttl = fetched.ttl
+        self.metrics.inc("fetches", res.name)
+        self.metrics.expiry[res.name] = fetched.expires
+        self.write(task)
+        task.done = True
+        if self.has_templates and res.format != "template":
+            for other in self.tasks:
+                if other is not task and other.res.format == "template" and other.fetched is not None:
+                    self.write(other)
+        if old is not None and old.lease_id and old.lease_id != fetched.lease_id and res.revoke:
+            self.revokes.append((now + res.revoke_delay, old.lease_id))
+        self._schedule(task, now)
+        log.info("secret fetched", resource=res.name, lease=bool(fetched.lease_id),
+                 expires_in=None if fetched.expires == float("inf") else round(fetched.expires - now),
+                 next_refresh_in=round(task.due - now, 1), next_action=task.action)
+
+    def _renew(self, task: Task, now: float) -> None:
+        fetched = task.fetched
+        assert fetched is not None
+        ttl, renewable = self.sources.renew(fetched.lease_id)
+        fetched.obtained, fetched.ttl, fetched.renewable = now, ttl, renewable
+        self.metrics.inc("renewals", task.res.name)
+        self.metrics.expiry[task.res.name] = fetched.expires
+        capped = renewal_capped(ttl, task.original_ttl)
+        if capped or not renewable:
+            # max_ttl reached: this lease ends soon; fetch a replacement before it does
+            task.action = FETCH
+            task.due = refresh_at(now, fetched.expires, self.cfg.renew_fraction, task.res.jitter,
+                                  task.res.max_jitter, self.cfg.safety_buffer, self.rng())
+        else:
+            self._schedule(task, now)
+        log.info("lease renewed", resource=task.res.name, ttl=ttl, capped_by_max_ttl=capped,
+                 next_action=task.action, next_refresh_in=round(task.due - now, 1))
+
+    def _schedule(self, task: Task, now: float) -> None:
+        res, f = task.res, task.fetched
+        assert f is not None
+        u = self.rng()
+        if res.update:
+            task.action = RENEW if (res.renew and f.renewable and f.lease_id) else FETCH
+            task.due = interval_at(now, res.update, 0.0, 0.0) - res.max_jitter * u
+            if f.expires != float("inf"):  # never let a fixed interval outlive the secret
+                task.due = min(task.due, refresh_at(f.obtained, f.expires, 0.95, 0.0, 0.0,
+                                                    self.cfg.safety_buffer, 0.0))
+        elif f.not_after:  # PKI: from the certificate's own validity, not the lease
+            task.action = FETCH
+            task.due = refresh_at(f.not_before or f.obtained, f.not_after, self.cfg.renew_fraction,
+                                  res.jitter, res.max_jitter, self.cfg.safety_buffer, u)
+        elif f.lease_id and f.ttl:
+            task.action = RENEW if (res.renew and f.renewable) else FETCH
+            task.due = refresh_at(f.obtained, f.expires, self.cfg.renew_fraction, res.jitter,
+                                  res.max_jitter, self.cfg.safety_buffer, u)
+        else:  # static (KV): re-read at an interval; files change only when the content does
+            task.action = FETCH
+            task.due = interval_at(now, self.cfg.kv_update, res.jitter, u)
+        task.due = max(task.due, now + 0.5)
+
+    def run_revokes(self, final: bool = False) -> None:
+        now = self.clock()
+        keep = []
+        for due, lease_id in self.revokes:
+            if due > now and not final:
+                keep.append((due, lease_id))
+                continue
+            try:
+                self.sources.revoke(lease_id)
+                log.info("old lease revoked")
+            except VaultError as exc:
+                log.warning("lease revoke failed", error=str(exc))
+        self.revokes = keep
+
+    # ------------------------------------------------------------------------------------ health
+    def health(self) -> tuple[bool, str]:
+        stale = self.clock() - self.heartbeat
+        limit = max(120.0, self.cfg.backoff_cap * 2)
+        return (stale < limit, "ok" if stale < limit else f"main loop stalled for {stale:.0f}s")
+
+    def ready(self) -> tuple[bool, str]:
+        now = self.clock()
+        problems = []
+        for task in self.tasks:
+            if not task.written:
+                problems.append(f"{task.res.name}: not written yet" +
+                                (f" ({task.last_error})" if task.last_error else ""))
+            elif task.expires <= now:
+                why = task.last_error or "pending"
+                problems.append(f"{task.res.name}: expired and not refreshed ({why})")
+        return (not problems, "ready" if not problems else "; ".join(problems))
+
+    # ------------------------------------------------------------------------------------ loop
+    def step(self) -> float:
+        """Run everything due; returns the time of the next due task."""
+        self.heartbeat = self.clock()
+        if self.refresh_event.is_set():
+            self.refresh_event.clear()
+            for task in self.tasks:
+                task.due = min(task.due, self.clock())
+        if not self.ensure_token():
+            return self.token_due
+        changed = False
+        for task in sorted(self.tasks, key=lambda t: t.due):
+            if self.stop_event.is_set():
+                break
+            if task.failed or (self.cfg.one_shot and task.done):
+                continue
+            if task.due <= self.clock():
+                self.run_task(task)
+                changed = True
+                if self.token_due <= self.clock() and not self.ensure_token():
+                    break
+        if self.revokes:
+            self.run_revokes()
+        if changed and not self.cfg.one_shot:
+            self.save_state()
+        pending = [t.due for t in self.tasks if not t.failed and not (self.cfg.one_shot and t.done)]
+        pending.append(self.token_due)
+        pending.extend(due for due, _ in self.revokes)
+        return min(pending)
+
+    def run(self) -> int:
+        cfg = self.cfg
+        if not cfg.dryrun:
+            try:
+                os.makedirs(cfg.output_dir, mode=0o750, exist_ok=True)
+            except OSError as exc:
+                log.error("cannot create the output directory", path=cfg.output_dir, error=exc.strerror)
+                return 1
+            clean_temp_files(cfg.output_dir)
+        if not cfg.one_shot:
+            self.restore()
+        log.info("sidekick started", mode="one-shot" if cfg.one_shot else "sidecar", vault=cfg.vault_addr,
+                 resources=len(self.tasks), output=cfg.output_dir)
+        try:
+            while not self.stop_event.is_set():
+                next_due = self.step()
+                if cfg.one_shot:
+                    if all(t.done or t.failed for t in self.tasks):
+                        break
+                    if self.token is None and self.token_attempts > cfg.retries:
+                        log.error("one-shot: giving up, cannot log in to Vault",
+                                  attempts=self.token_attempts)
+                        return 1
+                # wake at least every 30 s: liveness heartbeat, and a clock jump never oversleeps
+                self._sleep(min(max(0.0, next_due - self.clock()), 30.0))
+        finally:
+            self.shutdown()
+        failed = [t for t in self.tasks if t.failed]
+        if failed:
+            for task in failed:
+                log.error("one-shot: giving up on a resource", resource=task.res.name, path=task.res.path,
+                          attempts=task.attempts, error=task.last_error)
+            return 1
+        return 0
+
+    def shutdown(self) -> None:
+        self.hooks.stop()
+        if self.cfg.one_shot:
+            self.client.close()
+            return
+        for task in self.tasks:
+            if task.res.revoke and task.fetched is not None and task.fetched.lease_id:
+                self.revokes.append((0.0, task.fetched.lease_id))
+                task.written = False
+        if self.revokes and self.token is not None:
+            self.run_revokes(final=True)
+        self.save_state()
+        self.client.close()
+        log.info("sidekick stopped")

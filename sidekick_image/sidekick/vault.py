@@ -1,0 +1,246 @@
+"""A small Vault HTTP client on sockets (no http.client: it imports ssl and email, ~6 MiB RSS).
+
+HTTP/1.1 with keep-alive; `ssl` is imported only for https addresses. Errors never carry request bodies
+or tokens: only the method, path, status and Vault's own error strings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+from .errors import VaultError
+
+_MAX_BODY = 16 * 1024 * 1024
+
+
+class Response:
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class Connection:
+    """One persistent HTTP/1.1 connection to host:port, reconnecting when the server closed it."""
+
+    def __init__(self, url: str, timeout: float = 30.0, ca_cert: str = "", skip_verify: bool = False) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+        self.tls = parts.scheme == "https"
+        self.host = parts.hostname
+        self.port = parts.port or (443 if self.tls else 80)
+        self.prefix = parts.path.rstrip("/")
+        self.timeout = timeout
+        self.ca_cert = ca_cert
+        self.skip_verify = skip_verify
+        self._sock: Any = None
+        self._file: Any = None
+        self._ctx: Any = None
+
+    def _context(self) -> Any:
+        if self._ctx is None:
+            import ssl  # lazy: ~4.5 MiB RSS, only paid for https
+
+            ctx = ssl.create_default_context(cafile=self.ca_cert or None)
+            if self.skip_verify:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            self._ctx = ctx
+        return self._ctx
+
+    def _connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        if self.tls:
+            sock = self._context().wrap_socket(sock, server_hostname=self.host)
+        self._sock = sock
+        self._file = sock.makefile("rb")
+
+    def close(self) -> None:
+        for item in (self._file, self._sock):
+            if item is not None:
+                with contextlib.suppress(OSError):
+                    item.close()
+        self._sock = self._file = None
+
+    def request(self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
+                ) -> Response:
+        """Send one request; on a stale keep-alive connection retry once on a fresh one."""
+        fresh = self._sock is None
+        try:
+            return self._roundtrip(method, target, body, headers or {})
+        except (OSError, EOFError) as exc:
+            self.close()
+            if fresh or isinstance(exc, TimeoutError):
+                raise
+        return self._roundtrip(method, target, body, headers or {})
+
+    def _roundtrip(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Response:
+        if self._sock is None:
+            self._connect()
+        host = self.host if self.port in (80, 443) else f"{self.host}:{self.port}"
+        lines = [f"{method} {self.prefix}{target} HTTP/1.1", f"Host: {host}", "User-Agent: sidekick",
+                 "Accept: application/json", f"Content-Length: {len(body)}"]
+        lines.extend(f"{k}: {v}" for k, v in headers.items())
+        self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        status_line = self._file.readline(65537)
+        if not status_line:
+            raise EOFError("connection closed by the server")
+        try:
+            status = int(status_line.split(None, 2)[1])
+        except (IndexError, ValueError):
+            raise OSError(f"malformed HTTP status line from {self.host}") from None
+        resp_headers: dict[str, str] = {}
+        while True:
+            line = self._file.readline(65537)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            key, _, value = line.decode("latin-1").partition(":")
+            resp_headers[key.strip().lower()] = value.strip()
+        data = self._read_body(method, status, resp_headers)
+        if resp_headers.get("connection", "").lower() == "close":
+            self.close()
+        return Response(status, resp_headers, data)
+
+    def _read_body(self, method: str, status: int, headers: dict[str, str]) -> bytes:
+        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            return b""
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            total = 0
+            while True:
+                size = int(self._file.readline(1024).split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self._file.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                total += size
+                if total > _MAX_BODY:
+                    raise OSError("response too large")
+                chunks.append(self._read_exact(size))
+                self._file.readline(8)
+        if "content-length" in headers:
+            length = int(headers["content-length"])
+            if length > _MAX_BODY:
+                raise OSError("response too large")
+            return self._read_exact(length)
+        data = self._file.read(_MAX_BODY)  # no length: read to close
+        self.close()
+        return data
+
+    def _read_exact(self, size: int) -> bytes:
+        data = self._file.read(size)
+        if len(data) != size:
+            raise EOFError("connection closed mid-body")
+        return data
+
+
+class Secret:
+    """A Vault response: its data and lease metadata (plus `auth` for logins)."""
+
+    __slots__ = ("auth", "data", "lease_duration", "lease_id", "renewable", "warnings")
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.data: dict[str, Any] = body.get("data") or {}
+        self.lease_id: str = body.get("lease_id") or ""
+        self.lease_duration: int = int(body.get("lease_duration") or 0)
+        self.renewable: bool = bool(body.get("renewable"))
+        self.auth: dict[str, Any] = body.get("auth") or {}
+        self.warnings: list[str] = body.get("warnings") or []
+
+
+class VaultClient:
+    """Thread-safe (one lock around the single connection; the sidekick's traffic is tiny)."""
+
+    def __init__(self, addr: str, ca_cert: str = "", skip_verify: bool = False, timeout: float = 30.0,
+                 metrics: Any = None) -> None:
+        self.addr = addr.rstrip("/")
+        self.conn = Connection(self.addr, timeout, ca_cert, skip_verify)
+        self.token = ""
+        self.metrics = metrics
+        self._lock = threading.Lock()
+
+    def _count(self, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.vault_request(outcome)
+
+    def raw(self, method: str, path: str, body: dict[str, Any] | None = None,
+            query: dict[str, Any] | None = None, auth: bool = True) -> Response:
+        target = "/v1/" + quote(path.strip("/"), safe="/-_.~@:")
+        if query:
+            target += "?" + urlencode({k: str(v) for k, v in query.items()})
+        payload = json.dumps(body).encode() if body is not None else b""
+        headers = {"X-Vault-Request": "true"}
+        if payload:
+            headers["Content-Type"] = "application/json"
+        if auth and self.token:
+            headers["X-Vault-Token"] = self.token
+        with self._lock:
+            try:
+                resp = self.conn.request(method, target, payload, headers)
+            except (OSError, EOFError, ValueError) as exc:
+                self.conn.close()
+                self._count("transport_error")
+                reason = exc.__class__.__name__ if not str(exc) else str(exc)
+                raise VaultError(f"{method} {path}: cannot reach Vault at {self.addr}: {reason}", 0,
+                                 path) from None
+        if resp.status >= 500:
+            self._count("server_error")
+        elif resp.status >= 400:
+            self._count("client_error")
+        else:
+            self._count("ok")
+        return resp
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None,
+             query: dict[str, Any] | None = None, auth: bool = True) -> Secret | None:
+        """JSON request; None for 204. Raises VaultError for any other non-2xx status."""
+        resp = self.raw(method, path, body, query, auth)
+        if resp.status == 204:
+            return None
+        if resp.status >= 400 or resp.status < 200:
+            raise VaultError(f"{method} {path}: {_errors(resp)}", resp.status, path)
+        try:
+            decoded = json.loads(resp.body or b"{}")
+        except ValueError:
+            raise VaultError(f"{method} {path}: Vault answered with a body that is not JSON", resp.status,
+                             path) from None
+        return Secret(decoded if isinstance(decoded, dict) else {})
+
+    def read(self, path: str, query: dict[str, Any] | None = None) -> Secret | None:
+        return self.call("GET", path, query=query)
+
+    def write(self, path: str, body: dict[str, Any]) -> Secret | None:
+        return self.call("POST", path, body)
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def _errors(resp: Response) -> str:
+    """Vault's error strings (they name paths and permissions, never secret values)."""
+    try:
+        errs = json.loads(resp.body or b"{}").get("errors") or []
+    except (ValueError, AttributeError):
+        errs = []
+    text = "; ".join(str(e) for e in errs)[:300]
+    return f"HTTP {resp.status}" + (f": {text}" if text else "")
+
+
+def http_call(url: str, method: str = "POST", body: bytes = b"", timeout: float = 10.0) -> int:
+    """One-off request for the http hook; returns the status."""
+    parts = urlsplit(url)
+    conn = Connection(f"{parts.scheme}://{parts.netloc}", timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        return conn.request(method, target, body, {"Connection": "close"}).status
+    finally:
+        conn.close()
