@@ -93,12 +93,12 @@ def render(res: Resource, data: dict[str, Any], everything: dict[str, dict[str, 
                  (f"{base}-key.pem", key)]
         return [(name, text.encode()) for name, text in files]
     if fmt == "aws":
-        lines = ["[default]", f"aws_access_key_id={_need(data, 'access_key', res)}",
-                 f"aws_secret_access_key={_need(data, 'secret_key', res)}"]
+        rows = ["[default]", f"aws_access_key_id={_need(data, 'access_key', res)}",
+                f"aws_secret_access_key={_need(data, 'secret_key', res)}"]
         token = data.get("security_token") or data.get("session_token")
         if token:
-            lines += [f"aws_session_token={token}", f"aws_security_token={token}"]
-        return [(base, ("\n".join(lines) + "\n").encode())]
+            rows += [f"aws_session_token={token}", f"aws_security_token={token}"]
+        return [(base, ("\n".join(rows) + "\n").encode())]
     if fmt == "credential":
         try:
             raw = base64.b64decode(_need(data, "private_key_data", res), validate=True)

@@ -1,0 +1,63 @@
+"""Scheduling math: refresh times, safety margins, backoff."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sidekick.schedule import backoff, interval_at, refresh_at, renewal_capped, safety_margin
+
+times = st.floats(min_value=0, max_value=1e9, allow_nan=False)
+lives = st.floats(min_value=1, max_value=1e7, allow_nan=False)
+unit = st.floats(min_value=0, max_value=0.999999, allow_nan=False)
+
+
+def test_two_thirds_without_jitter() -> None:
+    assert refresh_at(1000, 1000 + 3600, 2 / 3, 0.1, 0, 30, 0.0) == 1000 + 2400
+
+
+def test_jitter_only_brings_it_earlier() -> None:
+    assert refresh_at(0, 3600, 2 / 3, 0.1, 0, 30, 0.99) == 2400 * (1 - 0.099)
+    assert refresh_at(0, 3600, 2 / 3, 0.0, 60, 30, 0.5) == 2400 - 30
+
+
+def test_never_later_than_expiry_minus_buffer() -> None:
+    # a late fraction is clamped to expiry - buffer
+    assert refresh_at(0, 3600, 0.999, 0, 0, 30, 0) == 3570
+    # short lifetimes scale the buffer down to 10 %
+    assert safety_margin(10, 30) == 1.0
+    assert refresh_at(0, 10, 0.99, 0, 0, 30, 0) == 9.0
+
+
+@given(start=times, life=lives, fraction=st.floats(0.1, 0.95), jitter=st.floats(0, 0.5),
+       max_jitter=st.floats(0, 600), buffer=st.floats(0, 300), u=unit)
+def test_refresh_window(start: float, life: float, fraction: float, jitter: float, max_jitter: float,
+                        buffer: float, u: float) -> None:
+    end = start + life
+    due = refresh_at(start, end, fraction, jitter, max_jitter, buffer, u)
+    assert start <= due <= end - safety_margin(life, buffer) + 1e-6 * max(1.0, end)
+
+
+def test_expired_or_empty_window() -> None:
+    assert refresh_at(100, 100, 2 / 3, 0.1, 0, 30, 0.5) == 100
+    assert refresh_at(100, 50, 2 / 3, 0.1, 0, 30, 0.5) == 100
+
+
+@given(attempt=st.integers(0, 100), u=unit)
+def test_backoff_full_jitter_with_cap(attempt: int, u: float) -> None:
+    wait = backoff(attempt, 1.0, 300.0, u)
+    assert 0.05 <= wait <= 300.0
+    assert wait <= max(0.05, min(300.0, 2.0 ** attempt))
+
+
+def test_backoff_grows_and_respects_remaining_life() -> None:
+    assert [backoff(a, 1, 300, 0.999) for a in (0, 1, 2, 3)] == [0.999, 1.998, 3.996, 7.992]
+    assert backoff(20, 1, 300, 0.999) == 0.999 * 300
+    assert backoff(20, 1, 300, 0.999, remaining=40) == 0.999 * 10  # a quarter of what is left
+    assert backoff(20, 1, 300, 0.999, remaining=0) == 0.999 * 1    # never below the initial step
+
+
+def test_interval_and_capped() -> None:
+    assert interval_at(100, 300, 0.1, 0.0) == 400
+    assert interval_at(100, 300, 0.1, 0.5) == 385
+    assert renewal_capped(100, 600) and not renewal_capped(600, 600) and not renewal_capped(599.5, 600)
