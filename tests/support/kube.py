@@ -16,6 +16,7 @@ files of mode 0600 inside the private work directory and in memory; it is never 
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import ctypes
@@ -35,6 +36,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -305,10 +307,21 @@ def _wait(what: str, check: Any, procs: Iterable[_Process], timeout: float) -> N
     raise KubeError(f"{what} not ready after {timeout:.0f}s (last error: {last_error or 'none'})\n{logs}")
 
 
+# Servers still running when the interpreter exits are stopped (a crashed benchmark, a Ctrl-C).
+_LIVE: weakref.WeakSet[KubeAPIServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_LIVE):
+        with contextlib.suppress(Exception):
+            server.stop()
+
+
 # --- the server and its client -------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)  # identity semantics: a live server is tracked in a WeakSet
 class KubeAPIServer:
     """A running test API server and a minimal JSON client for it (admin credentials)."""
 
@@ -638,6 +651,7 @@ def _start_once(
             120,
         )
         server.startup_seconds = time.monotonic() - started
+        _LIVE.add(server)
         return server
     except BaseException:
         for proc in reversed(procs):
