@@ -31,6 +31,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -237,7 +238,9 @@ def kubeconfig_document(server: str, ca_pem: str, token: str, namespace: str = "
 
 
 def _die_with_parent() -> None:
-    """Run in the child before exec: SIGTERM it when the test process dies, so no server outlives it."""
+    """Run in the child before exec: SIGTERM it when the test process dies, so no server outlives it;
+    and unblock the stop signals, since a blocked mask (see main) survives exec."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -669,3 +672,24 @@ def _ready(server: KubeAPIServer) -> bool:
         return server.request_raw("GET", "/readyz", timeout=5).strip() == b"ok"
     except KubeAPIError:
         return False
+
+
+def main() -> int:
+    """`python -m tests.support.kube`: run a test API server until Ctrl-C (prints the kubeconfig path,
+    never the token)."""
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # delivered to sigwait below, not as exceptions
+    try:
+        server = start_kube()
+    except KubeError as exc:
+        print(f"kube: {exc}", file=sys.stderr)
+        return 1
+    with server:
+        print(f"kube-apiserver ready at {server.url} in {server.startup_seconds:.1f}s")
+        print(f"KUBECONFIG={server.kubeconfig}", flush=True)
+        signal.sigwait(stop_signals)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
