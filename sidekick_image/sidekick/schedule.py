@@ -35,7 +35,7 @@ def backoff(attempt: int, initial: float, cap: float, u: float, remaining: float
     retries keep coming before it expires.
     """
     ceiling = min(cap, initial * (2.0 ** min(attempt, 32)))
-    if remaining != float("inf"):
+    if 0 < remaining != float("inf"):
         ceiling = min(ceiling, max(initial, remaining / 4.0))
     return max(0.05, u * ceiling)
 

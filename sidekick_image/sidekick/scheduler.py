@@ -139,8 +139,8 @@ class Sidekick:
     def ensure_token(self) -> bool:
         """Run the token task if due. False when there is no usable token (callers back off)."""
         now = self.clock()
-        if self.token is not None and now < self.token_due:
-            return True
+        if now < self.token_due:
+            return self.token is not None
         try:
             if self.token is None or self.token_action == LOGIN or now >= self.token.expires:
                 self.token = self.auth.login()
@@ -209,16 +209,21 @@ class Sidekick:
             self.hooks.trigger(res.name, res.hooks, task.files)
         return changed
 
-    def run_task(self, task: Task) -> None:
+    def run_task(self, task: Task) -> bool:
+        """Fetch or renew; False (and a backoff) on failure."""
         res = task.res
         now = self.clock()
+        if task.action == RENEW and (task.fetched is None or not task.fetched.lease_id
+                                     or task.expires <= now):
+            task.action = FETCH  # nothing left to renew: the lease is gone
         try:
-            if task.action == RENEW and task.fetched is not None and task.fetched.lease_id:
+            if task.action == RENEW:
                 self._renew(task, now)
             else:
                 self._fetch(task, now)
             task.attempts = 0
             task.last_error = ""
+            return True
         except VaultError as exc:
             task.attempts += 1
             task.last_error = str(exc)
@@ -229,7 +234,7 @@ class Sidekick:
                 task.action = FETCH  # the lease cannot be renewed any more: get a fresh secret now
                 task.due = now
                 log.warning("lease renewal refused; fetching a new secret", resource=res.name, error=str(exc))
-                return
+                return False
             remaining = task.expires - now if task.fetched else float("inf")
             task.due = now + self._backoff(task.attempts, remaining)
             if self.cfg.one_shot and task.attempts > self.retries_for(res):
@@ -237,6 +242,7 @@ class Sidekick:
             log.error("resource refresh failed", resource=res.name, path=res.path, error=str(exc),
                       attempt=task.attempts, retry_in=round(task.due - now, 1),
                       still_valid_for=round(remaining) if remaining != float("inf") else None)
+            return False
         except OSError as exc:
             task.attempts += 1
             task.last_error = f"cannot write files: {exc.strerror}"
@@ -246,6 +252,7 @@ class Sidekick:
                 task.failed = True
             log.error("cannot write the secret files", resource=res.name, error=exc.strerror,
                       file=getattr(exc, "filename", None))
+        return False
 
     def _fetch(self, task: Task, now: float) -> None:
         res = task.res
@@ -359,8 +366,7 @@ class Sidekick:
             if task.failed or (self.cfg.one_shot and task.done):
                 continue
             if task.due <= self.clock():
-                self.run_task(task)
-                changed = True
+                changed = self.run_task(task) or changed
                 if self.token_due <= self.clock() and not self.ensure_token():
                     break
         if self.revokes:

@@ -33,7 +33,7 @@ def make_cert(not_before: float, not_after: float, cn: str = "a.example") -> tup
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    utc = datetime.timezone.utc
+    utc = datetime.UTC
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(datetime.datetime.fromtimestamp(not_before, utc))

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from sidekick.cli import build_config, parse_cn, split_flags
 from sidekick.config import Config
 from sidekick.errors import ConfigError

@@ -6,7 +6,6 @@ import json
 import pathlib
 
 import pytest
-
 from sidekick.cli import build_config
 from sidekick.config import Config, load_file
 from sidekick.errors import ConfigError

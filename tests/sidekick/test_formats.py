@@ -7,7 +7,6 @@ import json
 
 import pytest
 import yaml
-
 from sidekick.config import Resource
 from sidekick.errors import VaultError
 from sidekick.formats import render

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from sidekick.schedule import backoff, interval_at, refresh_at, renewal_capped, safety_margin
 
 times = st.floats(min_value=0, max_value=1e9, allow_nan=False)
@@ -54,7 +53,8 @@ def test_backoff_grows_and_respects_remaining_life() -> None:
     assert [backoff(a, 1, 300, 0.999) for a in (0, 1, 2, 3)] == [0.999, 1.998, 3.996, 7.992]
     assert backoff(20, 1, 300, 0.999) == 0.999 * 300
     assert backoff(20, 1, 300, 0.999, remaining=40) == 0.999 * 10  # a quarter of what is left
-    assert backoff(20, 1, 300, 0.999, remaining=0) == 0.999 * 1    # never below the initial step
+    assert backoff(20, 1, 300, 0.999, remaining=2) == 0.999 * 1    # never below the initial step
+    assert backoff(20, 1, 300, 0.999, remaining=-5) == 0.999 * 300  # expired: plain capped backoff
 
 
 def test_interval_and_capped() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from sidekick.x509 import pem_validity
+
 from tests.sidekick.fakes import make_cert
 
 

@@ -1,0 +1,257 @@
+"""The main loop against an in-memory Vault with a fake clock: no test sleeps."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import pathlib
+from collections.abc import Callable
+
+import pytest
+from sidekick.config import Config, Resource
+from sidekick.scheduler import Sidekick
+
+from tests.sidekick.fakes import FakeClock, FakeVault
+
+
+def make_config(tmp_path: pathlib.Path, *resources: Resource, password: str = "s3cret-pass") -> Config:
+    login = tmp_path / "login"
+    login.write_text(json.dumps({"username": "app", "password": password, "method": "userpass"}))
+    cfg = Config()
+    cfg.vault_addr = "http://127.0.0.1:1"
+    cfg.auth_method, cfg.auth_file = "userpass", str(login)
+    cfg.output_dir = str(tmp_path / "out")
+    cfg.listen = ""
+    cfg.resources = list(resources)
+    return cfg.validate()
+
+
+def resource(name: str, type_: str, path: str, **attrs: object) -> Resource:
+    res = Resource(name, type_, path)
+    res.format = {"pki": "cert"}.get(type_, "json")
+    for key, value in attrs.items():
+        setattr(res, key, value)
+    return res
+
+
+def runner(cfg: Config, vault: FakeVault, clock: FakeClock, horizon: float,
+           check: Callable[[Sidekick], None] | None = None) -> tuple[Sidekick, Callable[[], int]]:
+    """A Sidekick whose sleep advances the fake clock, checks invariants, and stops at `horizon`."""
+    app: Sidekick
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if check is not None:
+            check(app)
+        if clock.now >= horizon:
+            app.stop_event.set()
+
+    app = Sidekick(cfg, client=vault, clock=clock, sleep=sleep, rng=lambda: 0.5)  # type: ignore[arg-type]
+    return app, app.run
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def vault(clock: FakeClock) -> FakeVault:
+    return FakeVault(clock)
+
+
+def test_lease_renewed_then_replaced_before_max_ttl(tmp_path: pathlib.Path, clock: FakeClock,
+                                                    vault: FakeVault) -> None:
+    db = resource("db", "secret", "database/creds/app", renew=True)
+    cfg = make_config(tmp_path, db)
+    seen_leases: set[str] = set()
+
+    def check(app: Sidekick) -> None:
+        task = app.tasks[0]
+        assert task.fetched is not None
+        lease = task.fetched.lease_id
+        seen_leases.add(lease)
+        # the lease whose credentials are on disk is always alive in Vault
+        assert vault.leases[lease][1] > clock.now, "the written lease expired before a replacement"
+        assert app.ready()[0]
+
+    start = clock.now
+    app, run = runner(cfg, vault, clock, start + 4 * 3600, check)
+    assert run() == 0
+    renews = [c for c in vault.calls if c[1] == "sys/leases/renew"]
+    fetches = [c for c in vault.calls if c[1] == "database/creds/app"]
+    # 600 s leases capped at 1800 s: renewed twice or so per lease, then replaced; ~8 leases in 4 h
+    assert len(renews) >= 8 and 6 <= len(fetches) <= 12, (len(renews), len(fetches))
+    assert len(seen_leases) == len(fetches)
+    written = json.loads((tmp_path / "out" / "db").read_text())
+    assert written["username"] == f"user-{vault.serial}" or written["username"].startswith("user-")
+    assert app.metrics.renewals["db"] == len(renews)
+
+
+def test_rotation_mode_fetches_new_secret_and_revokes_old(tmp_path: pathlib.Path, clock: FakeClock,
+                                                          vault: FakeVault) -> None:
+    db = resource("db", "secret", "database/creds/app", renew=False, revoke=True)
+    cfg = make_config(tmp_path, db)
+    _, run = runner(cfg, vault, clock, clock.now + 3600)
+    assert run() == 0
+    assert not [c for c in vault.calls if c[1] == "sys/leases/renew"]
+    revokes = [c for c in vault.calls if c[1] == "sys/leases/revoke"]
+    fetches = [c for c in vault.calls if c[1] == "database/creds/app"]
+    assert len(fetches) >= 5
+    assert len(revokes) == len(fetches)  # each replaced lease, plus the last one at shutdown
+    assert vault.leases == {}
+
+
+def test_token_renewed_and_relogin_at_max_ttl(tmp_path: pathlib.Path, clock: FakeClock,
+                                              vault: FakeVault) -> None:
+    vault.token_ttl, vault.token_max_ttl = 600, 1500
+    kv = resource("cfg", "kv", "kv/app")
+    vault.kv["app"] = {"a": "1"}
+    cfg = make_config(tmp_path, kv)
+
+    def check(app: Sidekick) -> None:
+        assert vault.valid_tokens[vault.token] > clock.now, "the token expired before renewal/re-login"
+
+    _, run = runner(cfg, vault, clock, clock.now + 3 * 3600, check)
+    assert run() == 0
+    logins = [c for c in vault.calls if c[1].startswith("auth/userpass/login")]
+    renews = [c for c in vault.calls if c[1] == "auth/token/renew-self"]
+    assert 6 <= len(logins) <= 10 and len(renews) >= len(logins), (len(logins), len(renews))
+    assert not [c for c in vault.calls if c[0] == "GET" and "kv/" in c[1] and c[1] not in ("kv/data/app",)
+                and not c[1].startswith("sys/")]
+
+
+def test_revoked_token_and_rotated_password(tmp_path: pathlib.Path, clock: FakeClock,
+                                            vault: FakeVault) -> None:
+    vault.kv["app"] = {"a": "1"}
+    cfg = make_config(tmp_path, resource("cfg", "kv", "kv/app"))
+    events = {"done": False}
+
+    def check(app: Sidekick) -> None:
+        if clock.now > 1_800_000_000 + 1000 and not events["done"]:
+            events["done"] = True
+            # the admin rotates the password (new Secret content) and revokes the old token
+            vault.password = "rotated-pass"
+            creds = {"username": "app", "password": "rotated-pass"}
+            pathlib.Path(cfg.auth_file).write_text(json.dumps(creds))
+            vault.valid_tokens.clear()
+            vault.kv["app"] = {"a": "2"}
+
+    _, run = runner(cfg, vault, clock, clock.now + 2000, check)
+    assert run() == 0
+    assert json.loads((tmp_path / "out" / "cfg").read_text()) == {"a": "2"}
+    assert len([c for c in vault.calls if c[1].startswith("auth/userpass/login")]) == 2
+
+
+def test_vault_outage_backs_off_and_keeps_files(tmp_path: pathlib.Path, clock: FakeClock,
+                                                vault: FakeVault) -> None:
+    db = resource("db", "secret", "database/creds/app", renew=True)
+    cfg = make_config(tmp_path, db)
+    t0 = clock.now
+    outage = (t0 + 100, t0 + 100 + 3 * 3600)
+    readiness: list[tuple[float, bool]] = []
+
+    def check(app: Sidekick) -> None:
+        vault.down = outage[0] <= clock.now < outage[1]
+        readiness.append((clock.now, app.ready()[0]))
+
+    app, run = runner(cfg, vault, clock, t0 + 4 * 3600, check)
+    assert run() == 0  # never exits because Vault is down
+    # the retries during the 3 h outage back off (capped at 300 s; full jitter at u=0.5 → 150 s apart)
+    attempts = len([c for c in vault.calls if c[1].startswith("auth/")]) + app.metrics.failures["db"]
+    assert 20 <= attempts <= 250, attempts  # not one every 0.5 s (that would be ~21600)
+    assert max(clock.slept) <= 30.0  # the loop still wakes every 30 s (liveness heartbeat)
+    # readiness turned false once the lease expired during the outage and true again afterwards
+    assert any(not ok for t, ok in readiness if outage[0] + 600 < t < outage[1])
+    assert readiness[-1][1]
+    assert (tmp_path / "out" / "db").exists()
+    assert app.metrics.failures["db"] > 5
+
+
+def test_pki_reissued_from_not_after_and_kept_across_restart(tmp_path: pathlib.Path, clock: FakeClock,
+                                                             vault: FakeVault) -> None:
+    tls = resource("tls", "pki", "pki/issue/web", params={"common_name": "a.example"})
+    cfg = make_config(tmp_path, tls)
+    issued_at: list[float] = []
+    seen = {"issues": 0}
+
+    def check(app: Sidekick) -> None:
+        issues = len([c for c in vault.calls if c[1] == "pki/issue/web"])
+        if issues != seen["issues"]:
+            seen["issues"] = issues
+            issued_at.append(clock.now)
+        f = app.tasks[0].fetched
+        assert f is not None and f.not_after > clock.now
+
+    start = clock.now
+    _, run = runner(cfg, vault, clock, start + 3 * 3600, check)
+    assert run() == 0
+    # a 3630 s certificate (NotBefore 30 s back) is re-issued at 2/3 minus jitter: ~2300 s apart
+    gaps = [b - a for a, b in itertools.pairwise(issued_at)]
+    assert gaps and all(2200 < g < 2450 for g in gaps), gaps
+    crt = (tmp_path / "out" / "tls.crt").read_text()
+    assert "BEGIN CERTIFICATE" in crt and (tmp_path / "out" / "tls.key").stat().st_mode & 0o777 == 0o600
+    issues = len([c for c in vault.calls if c[1] == "pki/issue/web"])
+    # a restart shortly after does not re-issue the still-good certificate
+    app2, run2 = runner(cfg, vault, clock, clock.now + 60)
+    assert run2() == 0
+    assert len([c for c in vault.calls if c[1] == "pki/issue/web"]) == issues
+    assert app2.ready()[0]
+
+
+def test_static_kv_rewritten_only_on_change(tmp_path: pathlib.Path, clock: FakeClock,
+                                            vault: FakeVault) -> None:
+    vault.kv["app"] = {"a": "1"}
+    cfg = make_config(tmp_path, resource("cfg", "kv", "kv/app"))
+    inodes: list[int] = []
+
+    def check(app: Sidekick) -> None:
+        inodes.append(os.stat(tmp_path / "out" / "cfg").st_ino)
+        if clock.now > 1_800_000_000 + 1000:
+            vault.kv["app"] = {"a": "2"}
+
+    app, run = runner(cfg, vault, clock, clock.now + 2000, check)
+    assert run() == 0
+    reads = [c for c in vault.calls if c[1] == "kv/data/app"]
+    assert 6 <= len(reads) <= 9  # every ~5 minutes
+    assert len(set(inodes)) == 2  # one rewrite, when the content changed
+    assert app.metrics.writes["cfg"] == 2
+
+
+def test_one_shot_success_and_retries_spent(tmp_path: pathlib.Path, clock: FakeClock,
+                                            vault: FakeVault) -> None:
+    vault.kv["app"] = {"a": "1"}
+    cfg = make_config(tmp_path, resource("cfg", "kv", "kv/app"))
+    cfg.one_shot = True
+    _, run = runner(cfg, vault, clock, clock.now + 10_000)
+    assert run() == 0
+    cfg2 = make_config(tmp_path, resource("cfg", "kv", "kv/app"), resource("gone", "kv", "kv/missing",
+                                                                           retries=2))
+    cfg2.one_shot = True
+    vault.calls.clear()
+    app, run = runner(cfg2, vault, clock, clock.now + 10_000)
+    assert run() == 1
+    assert len([c for c in vault.calls if c[1] == "kv/data/missing"]) == 3
+    assert app.tasks[1].failed and "404" in app.tasks[1].last_error
+
+
+def test_one_shot_cannot_login(tmp_path: pathlib.Path, clock: FakeClock, vault: FakeVault) -> None:
+    cfg = make_config(tmp_path, resource("cfg", "kv", "kv/app"), password="wrong")
+    cfg.one_shot = True
+    _, run = runner(cfg, vault, clock, clock.now + 10_000)
+    assert run() == 1
+    assert len([c for c in vault.calls if c[1].startswith("auth/")]) == cfg.retries + 1
+
+
+def test_template_combines_resources(tmp_path: pathlib.Path, clock: FakeClock, vault: FakeVault) -> None:
+    vault.kv["app"] = {"user": "u1"}
+    db = resource("db", "secret", "database/creds/app", renew=True)
+    combo = resource("combo", "kv", "kv/app", format="template",
+                     template="{{ data.user }}:{{ secrets['db'].password }}\n")
+    cfg = make_config(tmp_path, db, combo)
+    _, run = runner(cfg, vault, clock, clock.now + 5)
+    assert run() == 0
+    password = json.loads((tmp_path / "out" / "db").read_text())["password"]
+    assert password.startswith("pw-")
+    assert (tmp_path / "out" / "combo").read_text() == f"u1:{password}\n"
