@@ -358,7 +358,11 @@ class KubeAPIServer:
         if data is not None:
             req.add_header("Content-Type", content_type)
         try:
-            with urllib.request.urlopen(req, context=self._ssl, timeout=timeout) as resp:
+            # No proxies: a caller's HTTPS_PROXY must not route 127.0.0.1 traffic elsewhere.
+            opener = urllib.request.build_opener(
+                urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=self._ssl)
+            )
+            with opener.open(req, timeout=timeout) as resp:
                 return bytes(resp.read())
         except urllib.error.HTTPError as exc:
             raw = exc.read()
@@ -663,7 +667,8 @@ def _start_once(
 
 
 def _etcd_healthy(url: str) -> bool:
-    with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"{url}/health", timeout=2) as resp:
         return bool(json.loads(resp.read()).get("health") == "true")
 
 
