@@ -63,13 +63,18 @@ def _fail(component: str, field_name: str, problem: str, fix: str) -> ConfigErro
 
 def _capabilities(component: str, where: str, raw: Any) -> tuple[str, ...]:
     if isinstance(raw, str) or not isinstance(raw, Iterable):
-        raise _fail(component, where, f"capabilities must be a list of strings, got {raw!r}",
-                    'write e.g. ["read", "list"]')
+        raise _fail(
+            component,
+            where,
+            f"capabilities must be a list of strings, got {raw!r}",
+            'write e.g. ["read", "list"]',
+        )
     caps = list(raw)
     for cap in caps:
         if cap not in VAULT_CAPABILITIES:
-            raise _fail(component, where, f"unknown capability {cap!r}",
-                        f"use one of {', '.join(VAULT_CAPABILITIES)}")
+            raise _fail(
+                component, where, f"unknown capability {cap!r}", f"use one of {', '.join(VAULT_CAPABILITIES)}"
+            )
     # Canonical order, no duplicates: deterministic HCL and comparisons.
     return tuple(c for c in VAULT_CAPABILITIES if c in caps)
 
@@ -78,23 +83,39 @@ def _parameters(component: str, where: str, raw: Any) -> dict[str, tuple[Any, ..
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        raise _fail(component, where, f"must be a mapping of parameter name to a list of values, got {raw!r}",
-                    'write e.g. {"ttl": ["1h", "2h"], "*": []}')
+        raise _fail(
+            component,
+            where,
+            f"must be a mapping of parameter name to a list of values, got {raw!r}",
+            'write e.g. {"ttl": ["1h", "2h"], "*": []}',
+        )
     out: dict[str, tuple[Any, ...]] = {}
     for name, values in raw.items():
         if not isinstance(name, str) or not name:
-            raise _fail(component, where, f"parameter name {name!r} is not a non-empty string",
-                        "name each parameter as a string")
+            raise _fail(
+                component,
+                where,
+                f"parameter name {name!r} is not a non-empty string",
+                "name each parameter as a string",
+            )
         if values is None:
             values = []
         if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-            raise _fail(component, f"{where}.{name}", f"values must be a list, got {values!r}",
-                        "wrap the value in a list ([] allows any value)")
+            raise _fail(
+                component,
+                f"{where}.{name}",
+                f"values must be a list, got {values!r}",
+                "wrap the value in a list ([] allows any value)",
+            )
         vals = tuple(values)
         for v in vals:
             if not isinstance(v, str | int | float | bool):
-                raise _fail(component, f"{where}.{name}", f"value {v!r} is not a string, number or bool",
-                            "use scalar values")
+                raise _fail(
+                    component,
+                    f"{where}.{name}",
+                    f"value {v!r} is not a string, number or bool",
+                    "use scalar values",
+                )
         out[name] = vals
     return out
 
@@ -102,17 +123,27 @@ def _parameters(component: str, where: str, raw: Any) -> dict[str, tuple[Any, ..
 def normalize_path(component: str, field_name: str, path: Any) -> str:
     """Validate a policy path pattern and return it without a leading '/'."""
     if not isinstance(path, str) or not path.strip("/"):
-        raise _fail(component, field_name, f"path {path!r} is empty",
-                    'write a Vault API path such as "kv/data/app"')
+        raise _fail(
+            component, field_name, f"path {path!r} is empty", 'write a Vault API path such as "kv/data/app"'
+        )
     if any(ch.isspace() or ord(ch) < 0x20 for ch in path):
-        raise _fail(component, field_name, f"path {path!r} contains whitespace or control characters",
-                    "remove them")
+        raise _fail(
+            component, field_name, f"path {path!r} contains whitespace or control characters", "remove them"
+        )
     if "+*" in path:
-        raise _fail(component, field_name, f"path {path!r} uses '+*', which Vault rejects",
-                    "use '+/*' or a single '*' glob")
+        raise _fail(
+            component,
+            field_name,
+            f"path {path!r} uses '+*', which Vault rejects",
+            "use '+/*' or a single '*' glob",
+        )
     if "*" in path[:-1]:
-        raise _fail(component, field_name, f"path {path!r} has '*' before the end",
-                    "Vault globs only at the end of a path; use '+' for one segment")
+        raise _fail(
+            component,
+            field_name,
+            f"path {path!r} has '*' before the end",
+            "Vault globs only at the end of a path; use '+' for one segment",
+        )
     return path.lstrip("/")
 
 
@@ -123,40 +154,59 @@ def normalize_rule(component: str, path: Any, rule: Any, *, strict: bool = False
     if isinstance(rule, Mapping):
         unknown = sorted(set(rule) - {"capabilities", *PARAMETER_FIELDS})
         if unknown:
-            raise _fail(component, f"{where}.{unknown[0]}", f"unknown field {unknown[0]!r}",
-                        f"use capabilities, {', '.join(PARAMETER_FIELDS)}")
+            raise _fail(
+                component,
+                f"{where}.{unknown[0]}",
+                f"unknown field {unknown[0]!r}",
+                f"use capabilities, {', '.join(PARAMETER_FIELDS)}",
+            )
         if "capabilities" not in rule:
             raise _fail(component, f"{where}.capabilities", "missing", 'add capabilities, e.g. ["read"]')
         caps = _capabilities(component, f"{where}.capabilities", rule["capabilities"])
         required = rule.get("required_parameters") or []
         if isinstance(required, str) or not all(isinstance(r, str) and r for r in required):
-            raise _fail(component, f"{where}.required_parameters",
-                        f"must be a list of names, got {required!r}", 'write e.g. ["common_name"]')
+            raise _fail(
+                component,
+                f"{where}.required_parameters",
+                f"must be a list of names, got {required!r}",
+                'write e.g. ["common_name"]',
+            )
         allowed = _parameters(component, f"{where}.allowed_parameters", rule.get("allowed_parameters"))
         denied = _parameters(component, f"{where}.denied_parameters", rule.get("denied_parameters"))
         result = PathRule(norm_path, caps, allowed, denied, tuple(dict.fromkeys(required)))
     else:
         result = PathRule(norm_path, _capabilities(component, f"{where}.capabilities", rule))
     if strict and not result.capabilities:
-        raise _fail(component, f"{where}.capabilities", "no capabilities: the rule grants nothing",
-                    'list capabilities, or ["deny"] to forbid the path explicitly')
+        raise _fail(
+            component,
+            f"{where}.capabilities",
+            "no capabilities: the rule grants nothing",
+            'list capabilities, or ["deny"] to forbid the path explicitly',
+        )
     return result
 
 
 def normalize_policy(component: str, rules: Any, *, strict: bool = False) -> list[PathRule]:
     """Validate a policy (path pattern → rule). `strict` also rejects an empty policy."""
     if not isinstance(rules, Mapping):
-        raise _fail(component, "rules",
-                    f"must be a mapping of path → capabilities, got {type(rules).__name__}",
-                    'write e.g. {"kv/data/app/*": ["read"]}')
+        raise _fail(
+            component,
+            "rules",
+            f"must be a mapping of path → capabilities, got {type(rules).__name__}",
+            'write e.g. {"kv/data/app/*": ["read"]}',
+        )
     if strict and not rules:
         raise _fail(component, "rules", "the policy is empty", "add at least one path rule")
     normalized = [normalize_rule(component, p, r, strict=strict) for p, r in rules.items()]
     seen: set[str] = set()
     for rule in normalized:
         if rule.path in seen:
-            raise _fail(component, f"rules[{rule.path!r}]",
-                        "the same path appears twice (once with a leading '/')", "merge the two rules")
+            raise _fail(
+                component,
+                f"rules[{rule.path!r}]",
+                "the same path appears twice (once with a leading '/')",
+                "merge the two rules",
+            )
         seen.add(rule.path)
     return normalized
 
@@ -187,8 +237,12 @@ class _Acl:
 
 def _compile(policies: Sequence[PolicyRules]) -> _Acl:
     if isinstance(policies, Mapping | str):
-        raise _fail("acl", "policies", "expected a list of policies (each a mapping path → rule)",
-                    "wrap a single policy in a list: [rules]")
+        raise _fail(
+            "acl",
+            "policies",
+            "expected a list of policies (each a mapping path → rule)",
+            "wrap a single policy in a list: [rules]",
+        )
     acl = _Acl()
     for index, policy in enumerate(policies):
         for rule in normalize_policy(f"policy #{index}", policy):
@@ -241,8 +295,9 @@ def _match(acl: _Acl, path: str) -> frozenset[str] | None:
     candidates: list[_Candidate] = []
     best_prefix = max((p for p in acl.prefix if path.startswith(p)), key=len, default=None)
     if best_prefix is not None:
-        candidates.append(_Candidate(len(best_prefix), False, 0, len(best_prefix), best_prefix,
-                                     acl.prefix[best_prefix]))
+        candidates.append(
+            _Candidate(len(best_prefix), False, 0, len(best_prefix), best_prefix, acl.prefix[best_prefix])
+        )
     parts = path.split("/")
     for pattern, caps in acl.wildcard.items():
         cand = _wildcard_candidate(pattern, caps, parts)
@@ -262,6 +317,10 @@ def capabilities(policies: Sequence[PolicyRules], path: str) -> frozenset[str]:
 def allows(policies: Sequence[PolicyRules], path: str, capability: str) -> bool:
     """Whether `policies` grant `capability` on `path` (never true for "deny")."""
     if capability not in VAULT_CAPABILITIES:
-        raise _fail("acl", "capability", f"unknown capability {capability!r}",
-                    f"use one of {', '.join(VAULT_CAPABILITIES)}")
+        raise _fail(
+            "acl",
+            "capability",
+            f"unknown capability {capability!r}",
+            f"use one of {', '.join(VAULT_CAPABILITIES)}",
+        )
     return capability != "deny" and capability in capabilities(policies, path)

@@ -34,8 +34,10 @@ def _list(values: tuple[Any, ...]) -> str:
 
 def _block(rule: PathRule) -> list[str]:
     lines = [f"path {hcl_string(rule.path)} {{", f"  capabilities = {_list(rule.capabilities)}"]
-    for name, params in (("allowed_parameters", rule.allowed_parameters),
-                         ("denied_parameters", rule.denied_parameters)):
+    for name, params in (
+        ("allowed_parameters", rule.allowed_parameters),
+        ("denied_parameters", rule.denied_parameters),
+    ):
         if params:
             lines.append(f"  {name} = {{")
             lines.extend(f"    {hcl_string(k)} = {_list(params[k])}" for k in sorted(params))
@@ -51,6 +53,7 @@ def render_policy(rules: Any, *, component: str = "policy") -> str:
 
     Raises ConfigError (naming `component`) for an empty policy, an unknown capability or a malformed rule.
     """
-    blocks = [_block(rule) for rule in sorted(normalize_policy(component, rules, strict=True),
-                                              key=lambda r: r.path)]
+    blocks = [
+        _block(rule) for rule in sorted(normalize_policy(component, rules, strict=True), key=lambda r: r.path)
+    ]
     return "\n\n".join("\n".join(block) for block in blocks) + "\n"

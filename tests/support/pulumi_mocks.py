@@ -52,6 +52,18 @@ class Recorded:
         return self.provider.rsplit("::", 1)[0] if self.provider else ""
 
 
+def _ints(value: Any) -> Any:
+    # The wire format (protobuf Struct) carries every number as a double; give back the ints the program
+    # passed so schema checks see `replicas: 1`, not `1.0`.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_ints(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _ints(v) for k, v in value.items()}
+    return value
+
+
 def _unwrap(props: Mapping[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
     plain: dict[str, Any] = {}
     secret: set[str] = set()
@@ -59,7 +71,7 @@ def _unwrap(props: Mapping[str, Any]) -> tuple[dict[str, Any], frozenset[str]]:
         if rpc.is_rpc_secret(value):
             secret.add(key)
             value = rpc.unwrap_rpc_secret(value)
-        plain[key] = value
+        plain[key] = _ints(value)
     return plain, frozenset(secret)
 
 
@@ -79,11 +91,19 @@ def default_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str,
     if short == "RandomPassword":
         keepers = sorted((inputs.get("keepers") or {}).items())
         return {"result": _fake(f"{name}{keepers}", int(inputs.get("length", 32))), "bcryptHash": "mock"}
-    if short in ("SecretBackendRootCert", "SecretBackendRootSignIntermediate",
-                 "SecretBackendIntermediateSetSigned"):
+    if short in (
+        "SecretBackendRootCert",
+        "SecretBackendRootSignIntermediate",
+        "SecretBackendIntermediateSetSigned",
+    ):
         pem = _PEM.format(_fake(name, 16))
-        return {"certificate": pem, "issuingCa": pem, "caChain": [pem], "serialNumber": _fake(name, 8),
-                "certificateBundle": pem}
+        return {
+            "certificate": pem,
+            "issuingCa": pem,
+            "caChain": [pem],
+            "serialNumber": _fake(name, 8),
+            "certificateBundle": pem,
+        }
     if short == "SecretBackendIntermediateCertRequest":
         return {"csr": _CSR.format(_fake(name, 16))}
     if short == "AuthBackendRoleSecretId":
@@ -136,12 +156,21 @@ class RecordingMonitor(MockMonitor):
         if request.type == STACK_TYPE:
             return response
         inputs, secret = _unwrap(rpc.deserialize_properties(request.object))
-        self.mocks.record(Recorded(
-            type=request.type, name=request.name, urn=response.urn, custom=bool(request.custom),
-            inputs=inputs, secret_inputs=secret, parent=request.parent,
-            dependencies=tuple(request.dependencies), provider=request.provider,
-            providers=dict(request.providers), id=response.id,
-        ))
+        self.mocks.record(
+            Recorded(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                custom=bool(request.custom),
+                inputs=inputs,
+                secret_inputs=secret,
+                parent=request.parent,
+                dependencies=tuple(request.dependencies),
+                provider=request.provider,
+                providers=dict(request.providers),
+                id=response.id,
+            )
+        )
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:

@@ -1,0 +1,136 @@
+"""AppRole: an approle mount and roles, each secret_id published as a Kubernetes Secret for the sidekick."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict
+
+import pulumi
+import pulumi_vault as vault
+
+from vaultconf import names
+from vaultconf._base import Component, check_args, label
+from vaultconf._k8s import opaque_secret
+from vaultconf.acl import PolicyRules
+from vaultconf.auth import SidekickAuth, input_list, token_settings
+from vaultconf.errors import ConfigError
+from vaultconf.policy import Policy
+from vaultconf.ttl import optional_ttl
+
+
+class AppRoleSpec(TypedDict, total=False):
+    """One role of an `AppRole`."""
+
+    policies: Sequence[Policy | str | pulumi.Output[str]]
+    token_ttl: int | str
+    token_max_ttl: int | str
+    secret_id_ttl: int | str
+    """secret_id lifetime (default 0: no expiry; rotate with `rotation`)."""
+    namespaces: Sequence[str]
+    """Namespaces that get the Secret with role_id and secret_id."""
+    secret_name: str
+    """Name of that Secret (default "approle-<role>")."""
+    rotation: int
+    """Bump to issue a new secret_id (the old one is destroyed)."""
+
+
+class AppRoleArgs(TypedDict, total=False):
+    """Arguments of `AppRole`."""
+
+    path: str
+    """Mount path (default "approle")."""
+    roles: Mapping[str, AppRoleSpec]
+    vault_addr: pulumi.Input[str]
+    """Written to the Secrets as VAULT_ADDR."""
+
+
+class AppRole(Component):
+    """Machine login with role_id + secret_id."""
+
+    path: str
+    role_ids: dict[str, pulumi.Output[str]]
+    secret_ids: dict[str, pulumi.Output[str]]
+    """Secret."""
+
+    def __init__(
+        self, resource_name: str, args: AppRoleArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        who = label(AppRole, resource_name)
+        check_args(args, AppRoleArgs, who)
+        self.path = names.mount_path(args.get("path", "approle"), who, "path")
+        prepared: dict[str, tuple[dict[str, Any], list[str], str, int, int | None]] = {}
+        self._bindings: dict[str, tuple[list[str], str, list[PolicyRules] | None]] = {}
+        for role, spec in dict(args.get("roles", {})).items():
+            field = f"roles[{role!r}]"
+            names.vault_name(role, who, field)
+            settings, rules = token_settings(spec, who, field)
+            namespaces = [
+                names.dns_label(ns, who, f"{field}.namespaces")
+                for ns in input_list(spec.get("namespaces"), who, f"{field}.namespaces")
+            ]
+            secret_name = names.dns_subdomain(
+                spec.get("secret_name", names.k8s_name("approle", role)), who, f"{field}.secret_name"
+            )
+            rotation = spec.get("rotation", 0)
+            if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
+                raise ConfigError(
+                    who, f"{field}.rotation", f"{rotation!r} is not a counter", "use an integer >= 0"
+                )
+            secret_ttl = optional_ttl(spec.get("secret_id_ttl"), who, f"{field}.secret_id_ttl")
+            prepared[role] = (settings, namespaces, secret_name, rotation, secret_ttl)
+            self._bindings[role] = (namespaces, secret_name, rules)
+        if any(p[1] for p in prepared.values()) and not args.get("vault_addr"):
+            raise ConfigError(
+                who,
+                "vault_addr",
+                "missing: the published Secrets carry VAULT_ADDR",
+                'set vault_addr, e.g. "https://vault.vault.svc:8200"',
+            )
+        super().__init__(resource_name, opts)
+        backend = vault.AuthBackend(self.child("backend"), type="approle", path=self.path, opts=self.opts())
+        vault_addr = pulumi.Output.from_input(args.get("vault_addr", ""))
+        self.role_ids, self.secret_ids = {}, {}
+        for role, (settings, namespaces, secret_name, rotation, secret_ttl) in sorted(prepared.items()):
+            slug = names.k8s_name(role)
+            vrole = vault.approle.AuthBackendRole(
+                self.child(f"role-{slug}"),
+                backend=backend.path,
+                role_name=role,
+                secret_id_ttl=secret_ttl,
+                **settings,
+                opts=self.opts(),
+            )
+            sid = vault.approle.AuthBackendRoleSecretId(
+                self.child(f"secret-id-{slug}"),
+                backend=backend.path,
+                role_name=vrole.role_name,
+                metadata=f'{{"rotation":"{rotation}"}}',
+                opts=self.opts(),
+            )
+            self.role_ids[role] = vrole.role_id
+            self.secret_ids[role] = pulumi.Output.secret(sid.secret_id)
+            values = pulumi.Output.all(vrole.role_id, self.secret_ids[role], vault_addr).apply(
+                lambda v: {"role_id": v[0], "secret_id": v[1], "VAULT_ADDR": v[2]}
+            )
+            for ns in namespaces:
+                opaque_secret(self.child(f"secret-{slug}-{ns}"), secret_name, ns, values, self.opts())
+        self.register_outputs({"path": self.path, "role_ids": self.role_ids, "secret_ids": self.secret_ids})
+
+    def sidekick_auth(self, role: str) -> SidekickAuth:
+        """The sidekick login for `role` (role_id and secret_id from the published Secret)."""
+        if role not in self._bindings:
+            raise ConfigError(
+                label(AppRole, self._resource_name),
+                "roles",
+                f"no role {role!r}",
+                f"use one of {', '.join(sorted(self._bindings)) or '(none defined)'}",
+            )
+        namespaces, secret_name, rules = self._bindings[role]
+        return SidekickAuth(
+            method="approle",
+            mount=self.path,
+            role=role,
+            secret_name=secret_name,
+            namespaces=tuple(namespaces),
+            policy_rules=rules,
+        )

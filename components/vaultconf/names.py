@@ -1,0 +1,76 @@
+"""Names: child resource names, Kubernetes DNS-1123 names, Vault mount paths."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from vaultconf.errors import ConfigError
+
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_MOUNT = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+_VAULT_NAME = re.compile(r"^[A-Za-z0-9_.@-]+$")
+
+
+def child(parent: str, suffix: str) -> str:
+    """Pulumi name of a child: unique per parent, stable across runs."""
+    return f"{parent}-{suffix}"
+
+
+def dns_label(value: Any, component: str, field: str) -> str:
+    """A Kubernetes namespace/label-style name (DNS-1123 label), or ConfigError."""
+    if not isinstance(value, str) or len(value) > 63 or not _LABEL.match(value):
+        raise ConfigError(
+            component,
+            field,
+            f"{value!r} is not a DNS-1123 label",
+            "use at most 63 lowercase letters, digits and '-', starting and ending alphanumeric",
+        )
+    return value
+
+
+def dns_subdomain(value: Any, component: str, field: str) -> str:
+    """A Kubernetes object name (DNS-1123 subdomain), or ConfigError."""
+    if not isinstance(value, str) or len(value) > 253 or not all(_LABEL.match(p) for p in value.split(".")):
+        raise ConfigError(
+            component,
+            field,
+            f"{value!r} is not a valid Kubernetes object name",
+            "use lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
+        )
+    return value
+
+
+def k8s_name(*parts: str, limit: int = 63) -> str:
+    """A DNS-1123 label derived from arbitrary text; long names keep a hash so they stay unique."""
+    raw = "-".join(parts).lower()
+    name = re.sub(r"[^a-z0-9-]+", "-", raw).strip("-") or "x"
+    if len(name) > limit or name != raw:
+        digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+        name = f"{name[: limit - 9].rstrip('-')}-{digest}"
+    return name
+
+
+def mount_path(value: Any, component: str, field: str) -> str:
+    """A Vault mount path (plain string, no leading or trailing '/'), or ConfigError."""
+    if not isinstance(value, str) or not _MOUNT.match(value):
+        raise ConfigError(
+            component,
+            field,
+            f"{value!r} is not a usable Vault mount path",
+            'use a plain string of letters, digits, "_", ".", "-" and "/", e.g. "pki-int"',
+        )
+    return value
+
+
+def vault_name(value: Any, component: str, field: str) -> str:
+    """A Vault object name (user, role, policy), or ConfigError."""
+    if not isinstance(value, str) or not _VAULT_NAME.match(value):
+        raise ConfigError(
+            component,
+            field,
+            f"{value!r} is not a usable Vault name",
+            'use letters, digits, "_", ".", "@" and "-"',
+        )
+    return value

@@ -1,0 +1,164 @@
+"""User: a userpass user with a generated, rotatable password published as Kubernetes Secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypedDict
+
+import pulumi
+import pulumi_random as random
+import pulumi_vault as vault
+
+from vaultconf import names
+from vaultconf._base import Component, check_args, label
+from vaultconf._k8s import canonical_json, opaque_secret
+from vaultconf.acl import PolicyRules
+from vaultconf.auth import SidekickAuth
+from vaultconf.errors import ConfigError
+from vaultconf.policy import Policy, known_rules, policy_names
+from vaultconf.ttl import check_max, optional_ttl
+
+MIN_PASSWORD_LENGTH = 32
+
+
+class UserArgs(TypedDict, total=False):
+    """Arguments of `User`."""
+
+    username: str
+    """Vault username (default: the component's name)."""
+    mount: str
+    """Path of the userpass auth mount (default "userpass")."""
+    create_mount: bool
+    """Create the userpass mount here (default False: reuse an existing one)."""
+    policies: Sequence[Policy | str | pulumi.Output[str]]
+    """Token policies: Policy components (their rules are then known, for Workload checks) or names."""
+    token_ttl: int | str
+    """Token TTL: seconds or a duration such as "1h"."""
+    token_max_ttl: int | str
+    """Maximum token TTL."""
+    rotation: int
+    """Rotation counter (default 0). Bumping it generates a new password and writes it to Vault and to every
+    Secret."""
+    password_length: int
+    """Generated password length (default and minimum 32)."""
+    namespaces: Sequence[str]
+    """Kubernetes namespaces that get the credentials Secret."""
+    secret_name: str
+    """Name of the credentials Secret (default "vault-<username>")."""
+    vault_addr: pulumi.Input[str]
+    """Vault address the workloads use, written to the Secret as VAULT_ADDR."""
+
+
+class User(Component):
+    """A Vault userpass user and its credentials Secret in each namespace."""
+
+    username: pulumi.Output[str]
+    password: pulumi.Output[str]
+    """Secret."""
+    password_version: pulumi.Output[int]
+    """`password_wo_version` sent to Vault: rotation + 1."""
+    mount: str
+    secret_name: str
+    """Name of the credentials Secret (same in every namespace)."""
+    namespaces: list[str]
+    policy_rules: list[PolicyRules] | None
+    """Plain rules of the user's policies, or None if some are only known by name."""
+
+    def __init__(
+        self, resource_name: str, args: UserArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        who = label(User, resource_name)
+        check_args(args, UserArgs, who)
+        username = names.vault_name(args.get("username", resource_name), who, "username")
+        self.mount = names.mount_path(args.get("mount", "userpass"), who, "mount")
+        rotation = args.get("rotation", 0)
+        if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
+            raise ConfigError(who, "rotation", f"{rotation!r} is not a counter", "use an integer >= 0")
+        length = args.get("password_length", MIN_PASSWORD_LENGTH)
+        if isinstance(length, bool) or not isinstance(length, int) or length < MIN_PASSWORD_LENGTH:
+            raise ConfigError(
+                who, "password_length", f"{length!r} is too short", f"use at least {MIN_PASSWORD_LENGTH}"
+            )
+        token_ttl = optional_ttl(args.get("token_ttl"), who, "token_ttl")
+        token_max_ttl = optional_ttl(args.get("token_max_ttl"), who, "token_max_ttl")
+        check_max(token_ttl, token_max_ttl, who, "token_ttl")
+        self.namespaces = [names.dns_label(ns, who, "namespaces") for ns in args.get("namespaces", [])]
+        self.secret_name = names.dns_subdomain(
+            args.get("secret_name", names.k8s_name("vault", username)), who, "secret_name"
+        )
+        if self.namespaces and not args.get("vault_addr"):
+            raise ConfigError(
+                who,
+                "vault_addr",
+                "missing: the credentials Secret carries VAULT_ADDR",
+                'set vault_addr, e.g. "https://vault.vault.svc:8200"',
+            )
+        policies = args.get("policies", [])
+        token_policies = policy_names(policies, who)
+        self.policy_rules = known_rules(policies)
+        super().__init__(resource_name, opts)
+
+        mount_dep: list[pulumi.Resource] = []
+        if args.get("create_mount", False):
+            mount_dep.append(
+                vault.AuthBackend(self.child("userpass"), type="userpass", path=self.mount, opts=self.opts())
+            )
+        generated = random.RandomPassword(
+            self.child("password"),
+            length=length,
+            special=False,  # survives shells, URLs and env files unquoted; 32+ alphanumerics is ~190 bits
+            keepers={"rotation": str(rotation), "username": username},
+            opts=self.opts(),
+        )
+        self.password = pulumi.Output.secret(generated.result)
+        version = rotation + 1
+        user = vault.UserpassAuthBackendUser(
+            self.child("user"),
+            mount=self.mount,
+            username=username,
+            password_wo=self.password,
+            password_wo_version=version,
+            token_policies=token_policies,
+            token_ttl=token_ttl,
+            token_max_ttl=token_max_ttl,
+            opts=self.opts(depends_on=mount_dep),
+        )
+        self.username = user.username
+        self.password_version = pulumi.Output.from_input(version)
+        vault_addr = pulumi.Output.from_input(args.get("vault_addr", ""))
+        contents = pulumi.Output.all(self.username, self.password, vault_addr).apply(
+            lambda v: login_secret_values(v[0], v[1], v[2])
+        )
+        for ns in self.namespaces:
+            opaque_secret(
+                self.child(f"secret-{ns}"), self.secret_name, ns, contents, self.opts(depends_on=[user])
+            )
+        self.register_outputs(
+            {
+                "username": self.username,
+                "password": self.password,
+                "password_version": self.password_version,
+                "secret_name": self.secret_name,
+            }
+        )
+
+    def sidekick_auth(self) -> SidekickAuth:
+        """The sidekick login for this user (the credentials Secret's `login` key)."""
+        return SidekickAuth(
+            method="userpass",
+            mount=self.mount,
+            secret_name=self.secret_name,
+            namespaces=tuple(self.namespaces),
+            policy_rules=self.policy_rules,
+        )
+
+
+def login_secret_values(username: str, password: str, vault_addr: str) -> dict[str, str]:
+    """The credentials Secret contract (docs/architecture.md); `login` is vault-sidekick's -auth file."""
+    return {
+        "username": username,
+        "password": password,
+        "method": "userpass",
+        "VAULT_ADDR": vault_addr,
+        "login": canonical_json({"username": username, "password": password, "method": "userpass"}),
+    }
