@@ -22,7 +22,7 @@ KUBE_GO_MOD = pathlib.Path(__file__).resolve().parents[2] / "tools" / "engines" 
 
 
 def _pinned_release() -> str:
-    match = re.search(r"^require k8s\.io/kubernetes (v\S+)$", KUBE_GO_MOD.read_text(), re.M)
+    match = re.search(r"^\s*(?:require\s+)?k8s\.io/kubernetes (v[^\s/]+)", KUBE_GO_MOD.read_text(), re.M)
     assert match, f"{KUBE_GO_MOD} must pin k8s.io/kubernetes"
     return match.group(1)
 
