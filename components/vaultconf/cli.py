@@ -28,10 +28,16 @@ def _config_dir(args: argparse.Namespace) -> pathlib.Path:
 
 
 def _add_config_args(p: argparse.ArgumentParser, stack: bool = True) -> None:
-    p.add_argument("--config-dir", metavar="DIR", help="directory holding base/ and the stack overlays "
-                   "(default: $VAULTCONF_CONFIG_DIR or the nearest infra/config)")
+    p.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="directory holding base/ and the stack overlays "
+        "(default: $VAULTCONF_CONFIG_DIR or the nearest infra/config)",
+    )
     if stack:
-        p.add_argument("--stack", metavar="NAME", help="stack overlay to merge on base (default: every overlay)")
+        p.add_argument(
+            "--stack", metavar="NAME", help="stack overlay to merge on base (default: every overlay)"
+        )
 
 
 # --- validate ----------------------------------------------------------------------------------------------
@@ -49,7 +55,8 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
             "errors": n_err,
             "warnings": n_warn,
             "stacks": [
-                {"stack": r.stack, "files": r.files, "findings": [f.as_dict() for f in r.findings]} for r in results
+                {"stack": r.stack, "files": r.files, "findings": [f.as_dict() for f in r.findings]}
+                for r in results
             ],
         }
         out.write(json.dumps(doc, indent=2) + "\n")
@@ -135,7 +142,9 @@ def cmd_unmanaged(args: argparse.Namespace, out: TextIO) -> int:
     if result.config is None or result.errors:
         for f in result.errors:
             sys.stderr.write(f"{f}\n")
-        raise UsageError("the YAML does not validate; fix it first (purging against a broken model is unsafe)")
+        raise UsageError(
+            "the YAML does not validate; fix it first (purging against a broken model is unsafe)"
+        )
     client = _client(args)
     items = find_unmanaged(client, result.config)
     if args.format == "json":
@@ -179,8 +188,11 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="vaultconf", description="Vault configuration as code: check and "
-                                  "inspect the desired-state YAML of the vaultconf stack.")
+    top = argparse.ArgumentParser(
+        prog="vaultconf",
+        description="Vault configuration as code: check and "
+        "inspect the desired-state YAML of the vaultconf stack.",
+    )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="schema, references, policy lint, least privilege")
@@ -198,14 +210,20 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("convert", help="convert a 2015 vaultconf directory to this YAML")
     p.add_argument("source", help="old vaultconf directory (policies/<namespace>/<name>.yaml, users.yaml)")
-    p.add_argument("-o", "--output", help="write here instead of stdout (e.g. infra/config/base/imported.yaml)")
+    p.add_argument(
+        "-o", "--output", help="write here instead of stdout (e.g. infra/config/base/imported.yaml)"
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=cmd_convert)
 
-    for name, helptext in (("unmanaged", "list (or --purge) what Vault holds but the YAML does not"),
-                           ("import", "write YAML (and a `pulumi import` file) for an existing Vault")):
+    for name, helptext in (
+        ("unmanaged", "list (or --purge) what Vault holds but the YAML does not"),
+        ("import", "write YAML (and a `pulumi import` file) for an existing Vault"),
+    ):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("--vault-addr", required=True, help="Vault address; the token is read from $VAULT_TOKEN")
+        p.add_argument(
+            "--vault-addr", required=True, help="Vault address; the token is read from $VAULT_TOKEN"
+        )
         p.add_argument("--ca-cert", help="CA bundle for Vault's TLS certificate")
         p.add_argument("--tls-skip-verify", action="store_true")
         if name == "unmanaged":
@@ -215,7 +233,9 @@ def parser() -> argparse.ArgumentParser:
             p.add_argument("--yes", action="store_true", help="with --purge: do not ask")
             p.set_defaults(func=cmd_unmanaged)
         else:
-            p.add_argument("-o", "--output", default="imported", help="directory for the YAML and import file")
+            p.add_argument(
+                "-o", "--output", default="imported", help="directory for the YAML and import file"
+            )
             p.add_argument("--project", default="vaultconf", help="Pulumi project name (for URNs)")
             p.add_argument("--force", action="store_true")
             p.set_defaults(func=cmd_import)

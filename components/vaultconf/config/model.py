@@ -127,9 +127,9 @@ class KvSecret(Obj):
 
 @dataclasses.dataclass
 class KvStore(Obj):
-    description: str = ""
     max_versions: int | None = None
     cas_required: bool | None = None
+    delete_version_after: str | int | None = None
     secrets: list[KvSecret] = dataclasses.field(default_factory=list)
 
 
@@ -170,13 +170,10 @@ class WorkloadSecret(Obj):
     format: str | None = None
     template: str | None = None
     mode: str | None = None
-    owner: int | None = None
-    group: int | None = None
     update: str | int | None = None
     renew: bool | None = None
     revoke: bool | None = None
     jitter: float | None = None
-    retries: int | None = None
     on_change: dict[str, Any] | None = None
 
     def sidekick_resource(self) -> dict[str, Any]:
@@ -189,13 +186,10 @@ class WorkloadSecret(Obj):
             "format",
             "template",
             "mode",
-            "owner",
-            "group",
             "update",
             "renew",
             "revoke",
             "jitter",
-            "retries",
             "on_change",
         ):
             value = getattr(self, key)

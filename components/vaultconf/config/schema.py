@@ -11,7 +11,16 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from .findings import Finding, field_path
+from .schema_def import DNS_LABEL, DNS_SUBDOMAIN, MOUNT_PATTERN, NAME_PATTERN, TTL_PATTERN
 from .tree import locate
+
+PATTERN_HINTS = {
+    DNS_LABEL: "use at most 63 lowercase letters, digits and '-', starting and ending alphanumeric",
+    DNS_SUBDOMAIN: "use lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
+    MOUNT_PATTERN: "use letters, digits, '_', '.', '-' with '/' between segments, e.g. pki-int",
+    NAME_PATTERN: "use letters, digits, '_', '.', '-' (at most 63), starting alphanumeric",
+    TTL_PATTERN: "write whole seconds or a duration such as 90s, 30m, 72h, 1h30m, 2d",
+}
 
 
 @functools.cache
@@ -75,7 +84,8 @@ def _describe(error: ValidationError) -> tuple[list[Any], str, str]:
         }.get(got, got)
         return path, f"expected {wanted}, got {got}", desc or f"write a {wanted}"
     if validator == "pattern":
-        return path, f"{_short(error.instance)} has the wrong form", desc or f"match {error.validator_value}"
+        hint = PATTERN_HINTS.get(str(error.validator_value)) or desc or f"match {error.validator_value}"
+        return path, f"{_short(error.instance)} has the wrong form", hint
     if validator in ("minProperties", "maxProperties") and "exactly one" in desc:
         return path, "needs exactly one of: " + ", ".join(error.schema.get("properties", {})), desc
     if (

@@ -1,0 +1,69 @@
+"""The vaultconf stack: load the YAML for this stack, validate it, build it with the components.
+
+Per-stack settings live in Pulumi.<stack>.yaml (see docs/config.md); the Vault token comes from VAULT_TOKEN.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_vault as vault
+from vaultconf.config import UnusableInput, validate
+from vaultconf.config.stack import StackSettings, build
+from vaultconf.errors import ConfigError
+
+CONFIG_DIR = pathlib.Path(__file__).resolve().parent / "config"
+
+config = pulumi.Config()
+overlay = config.get("overlay") or pulumi.get_stack()
+
+# 1. load + validate: nothing is registered unless the desired state is clean
+try:
+    result = validate(CONFIG_DIR, overlay)
+except UnusableInput as exc:
+    raise pulumi.RunError(f"vaultconf: {exc}") from None
+for finding in result.findings:
+    (pulumi.log.error if finding in result.errors else pulumi.log.warn)(str(finding))
+if result.errors or result.config is None:
+    raise pulumi.RunError(
+        f"vaultconf validate: {len(result.errors)} error(s) in infra/config ({overlay}); "
+        f"run `vaultconf validate --stack {overlay}` for the list"
+    )
+
+# 2. providers, explicit: every component gets them through opts
+vault_provider = vault.Provider(
+    "vault",
+    address=config.require("vaultAddress"),
+    ca_cert_file=config.get("vaultCaCertFile"),
+    skip_tls_verify=config.get_bool("vaultSkipTlsVerify"),
+    skip_child_token=config.get_bool("vaultSkipChildToken"),
+)
+render_dir = config.get("renderYamlTo")
+k8s_provider = k8s.Provider(
+    "kubernetes",
+    kubeconfig=None if render_dir else config.get("kubeconfig"),
+    context=None if render_dir else config.get("kubeContext"),
+    render_yaml_to_directory=render_dir,
+    enable_server_side_apply=None if render_dir else True,
+)
+
+# 3. build
+settings = StackSettings(
+    vault_addr=config.get("podVaultAddress") or config.require("vaultAddress"),
+    sidekick_image=config.require("sidekickImage"),
+    secret=config.require_secret,
+    vault_ca_secret=config.get("vaultCaSecret"),
+    create_namespaces=config.get_bool("createNamespaces") is not False,
+)
+try:
+    built = build(result.config, settings, [vault_provider, k8s_provider])
+except ConfigError as exc:
+    raise pulumi.RunError(f"vaultconf: {exc}") from None
+
+pulumi.export("overlay", overlay)
+pulumi.export("policies", sorted(built.policies))
+pulumi.export("users", sorted(built.users))
+pulumi.export("workloads", sorted(built.workloads))
+pulumi.export("issue_paths", {name: role.issue_path for name, role in built.pki_roles.items()})
