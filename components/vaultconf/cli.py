@@ -172,7 +172,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> int:
 
     client = _client(args)
     target = pathlib.Path(args.output)
-    result = import_vault(client, project=args.project)
+    result = import_vault(client, project=args.project, stack=args.stack_name)
     if target.exists() and any(target.iterdir()) and not args.force:
         raise UsageError(f"{target} is not empty (use --force to overwrite its files)")
     target.mkdir(parents=True, exist_ok=True)
@@ -237,6 +237,7 @@ def parser() -> argparse.ArgumentParser:
                 "-o", "--output", default="imported", help="directory for the YAML and import file"
             )
             p.add_argument("--project", default="vaultconf", help="Pulumi project name (for URNs)")
+            p.add_argument("--stack-name", default="dev", help="Pulumi stack the import file targets")
             p.add_argument("--force", action="store_true")
             p.set_defaults(func=cmd_import)
     return top
