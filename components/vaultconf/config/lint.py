@@ -100,12 +100,18 @@ def lint_policy(rules: Mapping[str, Any], ignore: Iterable[str] = ()) -> list[Is
 
 
 def required_capability(secret_type: str, path: str) -> str:
-    """The capability the sidekick needs for one declared secret."""
+    """The capability the sidekick needs for one declared secret (`write` also accepts create)."""
     if secret_type in ("pki", "write"):
         return "update"  # pki/issue/<role> and generic writes are POSTs
     if secret_type == "aws" and "/sts/" in f"/{path}":
         return "update"
     return "read"  # kv, secret, aws/creds
+
+
+def accepted_capabilities(secret_type: str, path: str) -> tuple[str, ...]:
+    """Any one of these lets the sidekick fetch the secret."""
+    needed = required_capability(secret_type, path)
+    return (needed, "create") if secret_type == "write" else (needed,)
 
 
 def policy_errors(rules: Mapping[str, Any]) -> str | None:
@@ -154,4 +160,130 @@ def unused_grants(
         spare = [c for c in caps if c not in used]
         if spare:
             out.append((path, spare))
+    return out
+
+
+# --- the same rules over registered resources (the CrossGuard pack) -----------------------------------------
+
+Props = Mapping[str, Any]
+
+
+def prop(props: Props, *names: str) -> Any:
+    """A property by its SDK (snake_case) or engine (camelCase) name."""
+    for name in names:
+        for key in (name, _camel(name)):
+            if key in props:
+                return props[key]
+    return None
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def policy_resource_issues(props: Props, ignore: Iterable[str] = ()) -> list[Issue]:
+    """Lint of one `vault:index/policy:Policy` (its HCL text)."""
+    from .policytext import PolicySyntaxError, parse_policy
+
+    text = prop(props, "policy")
+    if not isinstance(text, str):
+        return []  # unknown during preview: nothing to check yet
+    try:
+        rules = parse_policy(text)
+    except PolicySyntaxError as exc:
+        return [Issue("policy-syntax", "", f"cannot read the policy HCL: {exc}", "fix the HCL")]
+    return lint_policy(rules, ignore)
+
+
+def _workload_config(cm_data: Any) -> dict[str, Any] | None:
+    import json
+
+    if not isinstance(cm_data, Mapping):
+        return None
+    for key in ("sidekick.json", "sidekick-once.json"):
+        text = cm_data.get(key)
+        if isinstance(text, str):
+            try:
+                loaded = json.loads(text)
+            except json.JSONDecodeError:
+                return None
+            return loaded if isinstance(loaded, dict) else None
+    return None
+
+
+def resource_access_violations(resources: Sequence[tuple[str, Props]]) -> list[str]:
+    """Least privilege over what a stack registers: every secret in a Workload's sidekick config must be
+    granted by the policies of the identity its pod logs in with (user via its credentials Secret, kubernetes
+    or approle role via the config's auth block)."""
+    from vaultconf import names
+
+    from .policytext import PolicySyntaxError, parse_policy
+
+    policies: dict[str, dict[str, Any]] = {}
+    users: dict[str, list[str]] = {}
+    roles: dict[tuple[str, str, str], list[str]] = {}
+    config_maps: dict[tuple[str, str], Any] = {}
+    workloads: list[tuple[str, str, list[Any]]] = []
+    for type_, props in resources:
+        if type_ == "vault:index/policy:Policy":
+            name, text = prop(props, "name"), prop(props, "policy")
+            if isinstance(name, str) and isinstance(text, str):
+                try:
+                    policies[name] = parse_policy(text)
+                except PolicySyntaxError:
+                    continue
+        elif type_ == "vault:index/userpassAuthBackendUser:UserpassAuthBackendUser":
+            username = prop(props, "username")
+            if isinstance(username, str):
+                users[names.k8s_name("vault", username)] = list(prop(props, "token_policies") or [])
+        elif type_ in (
+            "vault:kubernetes/authBackendRole:AuthBackendRole",
+            "vault:appRole/authBackendRole:AuthBackendRole",
+        ):
+            method = "kubernetes" if type_.startswith("vault:kubernetes") else "approle"
+            key = (method, str(prop(props, "backend") or method).strip("/"), str(prop(props, "role_name")))
+            roles[key] = list(prop(props, "token_policies") or [])
+        elif type_ == "kubernetes:core/v1:ConfigMap":
+            meta = prop(props, "metadata") or {}
+            config_maps[(str(meta.get("namespace")), str(meta.get("name")))] = prop(props, "data")
+        elif type_ in ("kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job"):
+            meta = prop(props, "metadata") or {}
+            spec = (((prop(props, "spec") or {}).get("template") or {}).get("spec")) or {}
+            workloads.append(
+                (str(meta.get("namespace")), str(meta.get("name")), list(spec.get("volumes") or []))
+            )
+    out: list[str] = []
+    for namespace, name, volumes in workloads:
+        cm_name = next(
+            (v["configMap"]["name"] for v in volumes if isinstance(v.get("configMap"), dict)), None
+        )
+        config = _workload_config(config_maps.get((namespace, str(cm_name))))
+        if config is None:
+            continue  # not a vaultconf workload, or unknown during preview
+        auth = config.get("auth") or {}
+        method = auth.get("method")
+        if method == "userpass":
+            secret = next(
+                (
+                    v["secret"].get("secretName")
+                    for v in volumes
+                    if v.get("name") == "vault-login" and isinstance(v.get("secret"), dict)
+                ),
+                None,
+            )
+            identity, attached = f"user with Secret {secret}", users.get(str(secret))
+        else:
+            key = (str(method), str(auth.get("mount") or method), str(auth.get("role")))
+            identity, attached = f"{method} role {auth.get('role')}", roles.get(key)
+        if attached is None:
+            continue  # identity not managed in this stack: nothing to check against
+        rules = [policies[p] for p in attached if p in policies]
+        for entry in config.get("resources") or []:
+            caps = accepted_capabilities(str(entry.get("type")), str(entry.get("path")))
+            if not any(allowed(rules, str(entry.get("path")), c) for c in caps):
+                out.append(
+                    f"workload {namespace}/{name}: secret {entry.get('name')!r} needs {' or '.join(caps)} "
+                    f"on {entry.get('path')}, which the {identity} (policies: {', '.join(attached)}) lacks"
+                )
     return out

@@ -398,7 +398,9 @@ def least_privilege(cfg: Config) -> list[Finding]:
         for sec in wl.secrets:
             cap = lint.required_capability(sec.type, sec.path)
             needs_by_identity.setdefault(ident, []).append(lint.Consumption(wl.name, sec.name, sec.path, cap))
-            if not lint.allowed(attached, sec.path, cap):
+            if not any(
+                lint.allowed(attached, sec.path, c) for c in lint.accepted_capabilities(sec.type, sec.path)
+            ):
                 have = sorted(lint.granted(attached, sec.path))
                 out.append(
                     _err(

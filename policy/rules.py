@@ -1,0 +1,39 @@
+"""Load vaultconf's rule functions (vaultconf.config.lint) into the pack's venv.
+
+The pack venv has pulumi-policy but not the component library's provider SDKs, and importing
+`vaultconf.config.lint` normally runs `vaultconf/__init__.py`, which imports them all. The rules only need
+vaultconf.acl, .errors, .names and .config.policytext (standard library only), so we register bare package
+objects for `vaultconf` and `vaultconf.config` pointing at the source tree and import those modules directly.
+If vaultconf is importable normally (e.g. the suite's venv), that is used instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+import sys
+import types
+from typing import Any
+
+COMPONENTS = pathlib.Path(__file__).resolve().parent.parent / "components"
+
+
+def _bare_packages() -> None:
+    for name, folder in (
+        ("vaultconf", COMPONENTS / "vaultconf"),
+        ("vaultconf.config", COMPONENTS / "vaultconf" / "config"),
+    ):
+        if name not in sys.modules:
+            module = types.ModuleType(name)
+            module.__path__ = [str(folder)]
+            sys.modules[name] = module
+
+
+def load_lint() -> Any:
+    try:
+        return importlib.import_module("vaultconf.config.lint")
+    except ImportError:
+        for name in [m for m in sys.modules if m == "vaultconf" or m.startswith("vaultconf.")]:
+            del sys.modules[name]
+        _bare_packages()
+        return importlib.import_module("vaultconf.config.lint")
