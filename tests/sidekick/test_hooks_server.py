@@ -12,10 +12,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-
 from sidekick.config import Hooks
 from sidekick.hooks import HookRunner, find_pids, run_exec, run_hooks, send_signal
 from sidekick.metrics import Metrics
@@ -30,7 +30,7 @@ time.sleep(60)
 """
 
 
-def wait_for(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -62,7 +62,7 @@ def test_lone_exec_gets_the_file(tmp_path: pathlib.Path) -> None:
 
 
 @pytest.fixture
-def trap(tmp_path: pathlib.Path):  # type: ignore[no-untyped-def]
+def trap(tmp_path: pathlib.Path) -> Iterator[subprocess.Popen[bytes]]:
     """A process with a name unique to this test (never signal anybody else's python)."""
     script = tmp_path / "sleepy_trap.py"
     script.write_text(TRAP)
@@ -85,7 +85,7 @@ def test_signal_by_pidfile(tmp_path: pathlib.Path, trap: subprocess.Popen[bytes]
 
 
 def test_signal_by_process_name(tmp_path: pathlib.Path, trap: subprocess.Popen[bytes]) -> None:
-    name = pathlib.Path(trap.args[0]).name
+    name = pathlib.Path(str(trap.args[0])).name  # type: ignore[index]
     assert find_pids(name) == [trap.pid]
     hooks = Hooks()
     hooks.signal_name, hooks.signal_process = "HUP", name
@@ -98,7 +98,7 @@ def test_http_hook_and_debounce() -> None:
     hits: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             hits.append(self.path)
             self.send_response(204)
             self.end_headers()

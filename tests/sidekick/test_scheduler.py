@@ -47,7 +47,7 @@ def runner(cfg: Config, vault: FakeVault, clock: FakeClock, horizon: float,
         if clock.now >= horizon:
             app.stop_event.set()
 
-    app = Sidekick(cfg, client=vault, clock=clock, sleep=sleep, rng=lambda: 0.5)  # type: ignore[arg-type]
+    app = Sidekick(cfg, client=vault, clock=clock, sleep=sleep, rng=lambda: 0.5)
     return app, app.run
 
 
