@@ -8,18 +8,20 @@ import pathlib
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 from tests.support.vault import free_port
 
 
 class Postgres:
-    def __init__(self, initdb: pathlib.Path, postgres: pathlib.Path, workdir: pathlib.Path) -> None:
+    def __init__(self, initdb: pathlib.Path, postgres: pathlib.Path) -> None:
+        # its own directory under /tmp: pytest's tmp dirs are 0700 root, which the postgres user cannot enter
+        workdir = pathlib.Path(tempfile.mkdtemp(prefix="sidekick-pg-"))
+        shutil.chown(workdir, "postgres", "postgres")
         self.workdir = workdir
         self.data = workdir / "pgdata"
         self.port = free_port()
-        workdir.mkdir(parents=True, exist_ok=True)
-        shutil.chown(workdir, "postgres", "postgres")
         self._run_as(["runuser", "-u", "postgres", "--", str(initdb), "-D", str(self.data), "-A", "trust",
                       "-U", "postgres", "--no-sync"], timeout=120)
         log = open(workdir / "postgres.log", "wb")  # noqa: SIM115 - owned by the process's lifetime
@@ -44,7 +46,7 @@ class Postgres:
         out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env={**os.environ,
                              "LC_ALL": "C"})
         if out.returncode:
-            raise RuntimeError(f"{argv[3]} failed: {out.stdout}{out.stderr}")
+            raise RuntimeError(f"{argv[4]} failed: {out.stdout}{out.stderr}")
 
     @property
     def url(self) -> str:

@@ -34,8 +34,8 @@ README_RENEWAL = "-cn=mysql:mysql/creds/my_database:fmt=yaml,renew=true"
 
 
 @pytest.fixture
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
-    pg = Postgres(engine_path("initdb"), engine_path("postgres"), tmp_path_factory.mktemp("pg") / "pg")
+def postgres() -> Iterator[Postgres]:
+    pg = Postgres(engine_path("initdb"), engine_path("postgres"))
     try:
         yield pg
     finally:

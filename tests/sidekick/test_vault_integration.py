@@ -36,8 +36,8 @@ def login_file(tmp_path: pathlib.Path) -> Callable[..., pathlib.Path]:
 
 
 @pytest.fixture
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
-    pg = Postgres(engine_path("initdb"), engine_path("postgres"), tmp_path_factory.mktemp("pg") / "pg")
+def postgres() -> Iterator[Postgres]:
+    pg = Postgres(engine_path("initdb"), engine_path("postgres"))
     try:
         yield pg
     finally:
