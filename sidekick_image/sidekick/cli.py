@@ -220,7 +220,7 @@ def build_config(argv: list[str]) -> Config | str:
         cfg.dryrun = _env_bool("VAULT_SIDEKICK_DRY_RUN", False)
         cfg.tls_skip_verify = _env_bool("VAULT_SIDEKICK_SKIP_TLS_VERIFY", False)
         cfg.one_shot = _env_bool("VAULT_SIDEKICK_ONE_SHOT", False)
-        cfg.ca_cert = os.environ.get("VAULT_SIDEKICK_CA_CERT", "")
+        cfg.ca_cert = os.environ.get("VAULT_SIDEKICK_CA_CERT", "") or os.environ.get("VAULT_CACERT", "")
         cfg.output_dir = os.environ.get("VAULT_OUTPUT", cfg.output_dir)
         cfg.auth_method = os.environ.get("VAULT_AUTH_METHOD", "token")
         cfg.auth_file = os.environ.get("AUTH_FILE", "")
