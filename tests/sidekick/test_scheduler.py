@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 from collections.abc import Callable
+from typing import Any, cast
 
 import pytest
 from sidekick.config import Config, Resource
@@ -47,7 +48,7 @@ def runner(cfg: Config, vault: FakeVault, clock: FakeClock, horizon: float,
         if clock.now >= horizon:
             app.stop_event.set()
 
-    app = Sidekick(cfg, client=vault, clock=clock, sleep=sleep, rng=lambda: 0.5)
+    app = Sidekick(cfg, client=cast(Any, vault), clock=clock, sleep=sleep, rng=lambda: 0.5)
     return app, app.run
 
 
