@@ -32,7 +32,9 @@ base="$(bash "$here/image-base.sh")"
 # shellcheck disable=SC2086  # pins is a word list
 builder="$(bash "$here/image-builder.sh" $pins)"
 
-revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+# The last commit that changed the image's sources (not HEAD: unrelated commits must not rebuild it).
+revision="$(git log -1 --format=%H -- "$ctx" 2>/dev/null || true)"
+[ -n "$revision" ] || revision=unknown
 if [ "$revision" != unknown ] && [ -n "$(git status --porcelain -- "$ctx" 2>/dev/null)" ]; then
   revision="$revision-dirty"
 fi

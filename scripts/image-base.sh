@@ -115,7 +115,10 @@ for so in "$dyn"/*.so; do
     find_lib "$n" >/dev/null || { rm -f "$so"; break; }
   done
 done
-declare -A keep=([ld-linux-x86-64.so.2]=1 [libgcc_s.so.1]=1)  # libgcc_s: dlopen'ed by pthread_cancel
+# libgcc_s: dlopen'ed by pthread_cancel. libpthread/libdl/librt/libutil: empty since glibc 2.34, but
+# manylinux wheels (PyYAML, MarkupSafe) still link them; a few KB each.
+declare -A keep=([ld-linux-x86-64.so.2]=1 [libgcc_s.so.1]=1 [libpthread.so.0]=1 [libdl.so.2]=1
+                 [librt.so.1]=1 [libutil.so.1]=1)
 queue=("$root/usr/bin/python3.11" "$dyn"/*.so)
 while [ ${#queue[@]} -gt 0 ]; do
   f="${queue[0]}"; queue=("${queue[@]:1}")

@@ -3,11 +3,13 @@
 The session fixture runs scripts/build-image.sh (what `make image` runs; cached, so quick when the image is
 current). Every check reads dist/sidekick-image.oci.tar itself; the smoke test imports that archive into
 buildah, runs the image's ENTRYPOINT with chroot isolation on the host network against a real Vault dev
-server, and checks the secret file it writes and that it wrote nothing else.
+server with the image's directories mounted read-only, and checks the secret file it writes and that it
+wrote nothing else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -166,6 +168,29 @@ RUNTIME_MOUNTS = ("proc", "sys", "dev", "run", "etc/hosts", "etc/resolv.conf", "
                   "etc/secrets", "etc/vault-sidekick")
 
 
+@contextlib.contextmanager
+def read_only_rootfs(rootfs: pathlib.Path, mountpoints: tuple[str, ...]) -> Iterator[None]:
+    """Make the container's root filesystem read-only for a `buildah run`, as readOnlyRootFilesystem does.
+
+    buildah run has no --read-only, and it must itself write /run/.containerenv, so every other top-level
+    directory of the image is bind-mounted read-only onto itself (/run is root-owned: the non-root user
+    cannot write it either). Volume mount points are created first, as a container runtime does."""
+    for mp in mountpoints:
+        (rootfs / mp).mkdir(parents=True, exist_ok=True)
+    mounted: list[pathlib.Path] = []
+    try:
+        for top in sorted(rootfs.iterdir()):
+            if top.name in ("run", "proc", "sys", "dev") or top.is_symlink() or not top.is_dir():
+                continue
+            subprocess.run(["mount", "--bind", str(top), str(top)], check=True, capture_output=True)
+            mounted.append(top)
+            subprocess.run(["mount", "-o", "remount,bind,ro", str(top)], check=True, capture_output=True)
+        yield
+    finally:
+        for top in reversed(mounted):
+            subprocess.run(["umount", str(top)], check=False, capture_output=True)
+
+
 def test_smoke_one_shot_writes_a_kv_secret(
     image: Image, container: tuple[str, pathlib.Path], vault_dev: VaultDevServer,
     vault_path: Callable[[str], str], tmp_path: pathlib.Path,
@@ -194,10 +219,11 @@ def test_smoke_one_shot_writes_a_kv_secret(
     os.chmod(out_dir, 0o750)
 
     before = snapshot(rootfs, skip=RUNTIME_MOUNTS)
-    proc = _run(image, ctr, [
-        f"-vault={vault_dev.addr}", "-auth=/etc/vault-sidekick/login", "-output=/etc/secrets", "-one-shot",
-        f"-cn=secret:{mount}/data/app:file=app.json,fmt=json,mode=0640",
-    ], [f"{login_dir}:/etc/vault-sidekick:ro", f"{out_dir}:/etc/secrets"])
+    with read_only_rootfs(rootfs, ("etc/secrets", "etc/vault-sidekick")):
+        proc = _run(image, ctr, [
+            f"-vault={vault_dev.addr}", "-auth=/etc/vault-sidekick/login", "-output=/etc/secrets",
+            "-one-shot", f"-cn=secret:{mount}/data/app:file=app.json,fmt=json,mode=0640",
+        ], [f"{login_dir}:/etc/vault-sidekick:ro", f"{out_dir}:/etc/secrets"])
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"sidekick in the image exited {proc.returncode}:\n{output[-3000:]}"
     assert secret["password"] not in output and client_token not in output, "a secret reached the logs"
@@ -210,8 +236,8 @@ def test_smoke_one_shot_writes_a_kv_secret(
     leftovers = [p.name for p in out_dir.iterdir() if "tmp" in p.name]
     assert not leftovers, f"temporary files left in the output dir: {leftovers}"
 
-    # Read-only root filesystem: the run changed nothing in the image's rootfs (buildah run has no
-    # --read-only; the file tree, modes, owners, sizes and mtimes are compared instead).
+    # And beyond the read-only mounts (/run): the run changed nothing in the image's rootfs (file tree,
+    # modes, owners, sizes and mtimes compared).
     after = snapshot(rootfs, skip=RUNTIME_MOUNTS)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"the sidekick wrote to the image's root filesystem: {changed[:20]}"
