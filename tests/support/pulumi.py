@@ -5,8 +5,8 @@ Plain Python (no pytest): tests/fixtures/pulumi.py wraps it, and the e2e test an
 Everything stays on this machine and inside the project:
 
 * `PULUMI_HOME` is `.engines/pulumi-home` (plugins, credentials, caches), never `~/.pulumi`;
-* state lives in a file backend (`PULUMI_BACKEND_URL=file://<dir>`), secrets use the passphrase provider with a
-  random passphrase that lives only in memory and in the child's environment (never argv, never logged);
+* state lives in a file backend (`PULUMI_BACKEND_URL=file://<dir>`), secrets use the passphrase provider with
+  a random passphrase that lives only in memory and in the child's environment (never argv, never logged);
 * plugins are the binaries in `.engines/bin` (on PATH, where the engine looks first), and automatic plugin
   downloads are disabled, so a missing plugin is a clear error instead of a network hang;
 * the Python program runs with the venv's interpreter (`PULUMI_PYTHON_CMD`);
@@ -144,7 +144,8 @@ class Workspace:
         except subprocess.TimeoutExpired as err:
             raise PulumiError(f"`pulumi {' '.join(args)}` timed out after {timeout:.0f}s") from err
         with self.log.open("a", encoding="utf-8") as fh:
-            fh.write(f"$ pulumi {' '.join(args)}  (exit {result.returncode})\n{result.stdout}\n{result.stderr}\n")
+            fh.write(f"$ pulumi {' '.join(args)}  (exit {result.returncode})\n")
+            fh.write(f"{result.stdout}\n{result.stderr}\n")
         if check and result.returncode != 0:
             tail = "\n".join((result.stdout + "\n" + result.stderr).strip().splitlines()[-40:])
             raise PulumiError(f"`pulumi {' '.join(args)}` exited {result.returncode} in {self.project_dir}:\n"
