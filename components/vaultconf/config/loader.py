@@ -8,7 +8,7 @@ import pathlib
 
 from . import rules, schema
 from .findings import Finding, Loc, Severity, UnusableInput
-from .merge import Merger
+from .merge import Merger, strip
 from .model import Config, build
 from .tree import LocDict, load_file
 
@@ -96,7 +96,7 @@ def load_tree(config_dir: pathlib.Path, stack: str | None) -> tuple[LocDict, lis
         )
     merger = Merger()
     files: list[str] = []
-    tree = _layer(base, merger, files)
+    tree = strip(_layer(base, merger, files))
     if stack is not None:
         overlay = config_dir / stack
         if not overlay.is_dir():

@@ -4,7 +4,8 @@ Rules (docs/config.md):
 * maps merge key by key, recursively; `key: null` in an overlay removes the key (back to its default);
 * a list whose items are all maps with a `name` is a *named list*: an overlay item with the same name merges
   into the base item, a new name is appended, and `{name: x, _delete: true}` removes item x;
-* any other list, and every scalar, is replaced by the overlay's value;
+* any other list, and every scalar, is replaced by the overlay's value, and so are the one-of maps
+  `identity`, `on_change` and `policy_document`;
 * within one layer (several files in base/ or in <stack>/) sections combine the same way, but a value set
   twice is a conflict, because file order should not decide anything.
 """
@@ -17,6 +18,9 @@ from .findings import Finding, Loc, Severity
 from .tree import LocDict, LocList
 
 DELETE = "_delete"
+# maps that are one choice or one document: an overlay replaces them whole (switching a workload from
+# `user:` to `kubernetes_role:` must not leave both)
+REPLACED = frozenset({"identity", "on_change", "policy_document"})
 
 
 def _is_named_list(value: Any) -> bool:
@@ -25,19 +29,19 @@ def _is_named_list(value: Any) -> bool:
     )
 
 
-def _strip(value: Any) -> Any:
-    """Overlay value used as-is: drop null keys, which mean "absent"."""
+def strip(value: Any) -> Any:
+    """Drop null keys, which mean "absent" once layers are merged."""
     if isinstance(value, LocDict):
         out = LocDict(value.loc)
         for key, item in value.items():
             if item is not None:
-                out[key] = _strip(item)
+                out[key] = strip(item)
                 out.key_locs[key] = value.locate(key)
         return out
     if isinstance(value, LocList):
         seq = LocList(value.loc)
         for index, item in enumerate(value):
-            seq.append(_strip(item))
+            seq.append(strip(item))
             seq.item_locs.append(value.locate(index))
         return seq
     return value
@@ -67,7 +71,7 @@ class Merger:
             return self._merge_named(base, over, path, conflict)
         if conflict and isinstance(base, LocList) and isinstance(over, LocList):
             return self._concat(base, over)
-        return _strip(over)
+        return strip(over)
 
     def _merge_maps(self, base: LocDict, over: LocDict, path: str, conflict: bool) -> LocDict:
         out = LocDict(base.loc)
@@ -76,21 +80,24 @@ class Merger:
             out.key_locs[key] = base.locate(key)
         for key, value in over.items():
             sub = f"{path}.{key}" if path else key
-            if value is None:
-                if not conflict:
-                    out.pop(key, None)
-                    out.key_locs.pop(key, None)
+            if value is None and not conflict:
+                out.pop(key, None)
+                out.key_locs.pop(key, None)
                 continue
-            if key in out and out[key] is not None:
+            if key in out and out[key] is not None and value is not None:
                 both_maps = isinstance(out[key], dict) and isinstance(value, dict)
                 both_lists = isinstance(out[key], list) and isinstance(value, list)
                 if conflict and not (both_maps or both_lists) and out[key] != value:
                     self.findings.append(self._conflict_finding(over.locate(key), sub, base.locate(key)))
-                out[key] = self._merge(out[key], value, sub, conflict)
-                if not (both_maps or both_lists):
+                if key in REPLACED and not conflict:
+                    out[key] = strip(value)
+                else:
+                    out[key] = self._merge(out[key], value, sub, conflict)
+                replaced = not both_maps or key in REPLACED
+                if (replaced and not conflict) or not (both_maps or both_lists):
                     out.key_locs[key] = over.locate(key)
-            else:
-                out[key] = _strip(value)
+            else:  # same layer: keep nulls and _delete markers for the overlay step to act on
+                out[key] = value if conflict else strip(value)
                 out.key_locs[key] = over.locate(key)
         return out
 
@@ -124,7 +131,7 @@ class Merger:
                 out[index[name]] = self._merge(out[index[name]], item, f"{path}[{name}]", conflict)
             else:  # new item, or a second definition in the same layer (reported as a duplicate later)
                 index.setdefault(name, len(out))
-                out.append(item if conflict else _strip(item))
+                out.append(item if conflict else strip(item))
                 out.item_locs.append(where)
         if not removed:
             return out

@@ -120,7 +120,9 @@ def _leaf(error: ValidationError) -> ValidationError:
         shape = error.validator_value
         if isinstance(shape, list) and all(isinstance(s, dict) and set(s) == {"required"} for s in shape):
             return error
-        deeper = best_match(error.context)
+        # the branch whose type matched says what is wrong with the value; "expected integer" would not
+        typed = [e for e in error.context if e.validator != "type"] or list(error.context)
+        deeper = best_match(typed)
         return _leaf(deeper) if deeper is not None else error
     return error
 
