@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pathlib
 
-from tests.stack._helpers import write_tree
 from vaultconf.config import load_tree, validate
 from vaultconf.config.tree import locate, plain
+
+from tests.stack._helpers import write_tree
 
 BASE = {
     "base/users.yaml": """

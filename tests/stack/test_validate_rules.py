@@ -89,7 +89,8 @@ CASES = [
         "no credentials Secret in namespace 'billing'",
         "users:\n  - name: reports-export\n    namespaces: [reports, billing]\n"
         "policies:\n  - name: reports-reader\n    rules:\n      apps/data/billing/*: [read]\n"
-        "      apps/data/reports/*: [read]\n      pki-int/issue/internal: [update]\n      aws/creds/app-s3: [read]\n"
+        "      apps/data/reports/*: [read]\n      pki-int/issue/internal: [update]\n"
+        "      aws/creds/app-s3: [read]\n"
         "workloads:\n  - name: billing-api\n    identity: {user: reports-export}\n",
     ),
     (
@@ -130,17 +131,20 @@ CASES = [
     ),
     (
         "reference-pki-role-in-path",
-        "workloads:\n  - name: billing-api\n    secrets:\n      - name: tls\n        path: pki-int/issue/internl\n",
+        "workloads:\n  - name: billing-api\n    secrets:\n      - name: tls\n"
+        "        path: pki-int/issue/internl\n",
         5,
         "PKI role 'internl' is not declared",
-        "workloads:\n  - name: billing-api\n    secrets:\n      - name: tls\n        path: pki-int/issue/internal\n",
+        "workloads:\n  - name: billing-api\n    secrets:\n      - name: tls\n"
+        "        path: pki-int/issue/internal\n",
     ),
     (
         "kv-v2-path",
         "workloads:\n  - name: billing-api\n    secrets:\n      - name: db\n        path: apps/billing/db\n",
         5,
         "'apps' is a KV v2 store: reads go through apps/data/",
-        "workloads:\n  - name: billing-api\n    secrets:\n      - name: db\n        path: apps/data/billing/db\n",
+        "workloads:\n  - name: billing-api\n    secrets:\n      - name: db\n"
+        "        path: apps/data/billing/db\n",
     ),
     (
         "ttl-above-max",
@@ -292,7 +296,7 @@ def test_unusable_yaml_exits_2_with_one_line(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
 ) -> None:
     root = example_with(tmp_path, text)
-    code, out = run_cli("validate", "--config-dir", str(root), "--stack", "dev")
+    code, _ = run_cli("validate", "--config-dir", str(root), "--stack", "dev")
     err = capsys.readouterr().err
     assert code == 2
     assert expected in err and OVERLAY in err
