@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# `make demo`: a local Vault dev server, a local Pulumi file backend and a local Kubernetes API server; the real
+# infra/ stack with the shipped example config: preview, up, a no-op second up, then destroy.
+# Needs `make venv engines` first (make demo does both). Everything stays on 127.0.0.1; nothing is left running.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+exec .venv/bin/python -m tests.e2e.stack "$@"

@@ -1,0 +1,143 @@
+"""The real `infra/` stack against a real Vault dev server and a real Kubernetes API server.
+
+Plain Python, shared by the end-to-end test (tests/e2e/test_stack_e2e.py) and `make demo` (scripts/demo.sh
+runs `python -m tests.e2e.stack`). Nothing here is mocked: the Pulumi CLI, the language host and the
+providers are the ones `make engines` built, Vault is `vault server -dev`, Kubernetes is kube-apiserver
+on etcd.
+
+The project is a copy of Pulumi.yaml and infra/ in a work directory, so the test can edit the YAML (remove a
+user, bump a rotation counter) without touching the repository, and the stack's config file lands there too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import pathlib
+import secrets
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tests.support.pulumi import ROOT, Workspace, change_summary, new_workspace
+
+STACK = "e2e"
+OVERLAY = "dev"
+SIDEKICK_IMAGE = "localhost/vaultconf-sidekick:e2e"
+
+
+@dataclass
+class StackEnv:
+    """A running Vault + API server and a Pulumi workspace on a copy of the stack."""
+
+    vault: Any  # tests.support.vault.VaultDevServer
+    kube: Any  # tests.support.kube.KubeAPIServer
+    ws: Workspace
+    project: pathlib.Path
+
+    @property
+    def config_dir(self) -> pathlib.Path:
+        return self.project / "infra" / "config"
+
+
+def copy_project(dest: pathlib.Path) -> pathlib.Path:
+    """Pulumi.yaml + infra/ copied to DEST; the venv is the repository's (absolute path)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "infra", dest / "infra", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                    dirs_exist_ok=True)
+    text = (ROOT / "Pulumi.yaml").read_text(encoding="utf-8")
+    text = text.replace("virtualenv: .venv", f"virtualenv: {ROOT / '.venv'}")
+    (dest / "Pulumi.yaml").write_text(text, encoding="utf-8")
+    return dest
+
+
+def seed_keys(config_dir: pathlib.Path, overlay: str) -> list[str]:
+    """The Pulumi secrets the YAML needs: one per seeded KV key (vaultconf.config.model.seed_config_key)."""
+    from vaultconf.config import validate
+    from vaultconf.config.model import seed_config_key
+
+    result = validate(config_dir, overlay)
+    if result.config is None:
+        raise RuntimeError(f"infra/config ({overlay}) does not validate: {[str(e) for e in result.errors]}")
+    keys = [seed_config_key(store.name, s.name, k)
+            for store in result.config.kv for s in store.secrets for k in s.keys]
+    return keys
+
+
+def configure(env: StackEnv, overlay: str = OVERLAY) -> dict[str, str]:
+    """Create the stack and set its config; returns the seeded KV values (key → value) for later checks."""
+    ws = env.ws
+    ws.stack_init(STACK)
+    ws.config_set("vaultconf:overlay", overlay)
+    ws.config_set("vaultconf:vaultAddress", env.vault.addr)
+    ws.config_set("vaultconf:podVaultAddress", env.vault.addr)
+    ws.config_set("vaultconf:sidekickImage", SIDEKICK_IMAGE)
+    ws.config_set("vaultconf:kubeconfig", str(env.kube.kubeconfig))
+    # Fake AWS root credentials: Vault stores them without calling AWS until a credential is requested.
+    ws.config_set("vaultconf:awsAccessKey", "AKIA" + secrets.token_hex(8).upper(), secret=True)
+    ws.config_set("vaultconf:awsSecretKey", secrets.token_urlsafe(30), secret=True)
+    seeded = {}
+    for key in seed_keys(env.config_dir, overlay):
+        seeded[key] = secrets.token_urlsafe(18)
+        ws.config_set(f"vaultconf:{key}", seeded[key], secret=True)
+    return seeded
+
+
+@contextlib.contextmanager
+def stack_env(workdir: pathlib.Path) -> Iterator[StackEnv]:
+    """Vault + API server + workspace; everything is stopped on exit (the stack is destroyed first)."""
+    from tests.support.kube import start_kube
+    from tests.support.vault import start_dev
+
+    project = copy_project(workdir / "project")
+    vault = start_dev()
+    try:
+        kube = start_kube()
+        try:
+            ws = new_workspace(project, state_dir=workdir / "state", env={"VAULT_TOKEN": vault.token})
+            yield StackEnv(vault=vault, kube=kube, ws=ws, project=project)
+        finally:
+            kube.stop()
+    finally:
+        vault.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The demo: preview, up, a no-op second up, what landed in Vault and Kubernetes, then destroy."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--keep", action="store_true", help="leave the work directory for inspection")
+    args = parser.parse_args(argv)
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="vaultconf-demo-"))
+    try:
+        with stack_env(workdir) as env:
+            configure(env)
+            print(f"demo: Vault {env.vault.addr}, Kubernetes API {env.kube.url}, state {env.ws.backend_url}")
+            preview = env.ws.preview()
+            print(f"demo: preview: {change_summary(preview)}")
+            up = env.ws.up()
+            print(f"demo: up: {change_summary(up)}")
+            outputs = env.ws.outputs()
+            for key in ("policies", "users", "workloads"):
+                print(f"demo: {key}: {', '.join(outputs.get(key, []))}")
+            client = env.vault.new_client()
+            print(f"demo: Vault policies: {sorted(client.sys.list_acl_policies()['data']['keys'])}")
+            again = change_summary(env.ws.up())
+            print(f"demo: second up: {again or 'no changes'}")
+            env.ws.destroy()
+            print("demo: destroyed")
+            if again:
+                print("demo: FAILED: the second up was not a no-op", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        if args.keep:
+            print(f"demo: work directory kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
