@@ -14,21 +14,23 @@ from vaultconf.config import UnusableInput, validate
 from vaultconf.config.stack import StackSettings, build
 from vaultconf.errors import ConfigError
 
-CONFIG_DIR = pathlib.Path(__file__).resolve().parent / "config"
+HERE = pathlib.Path(__file__).resolve().parent
 
 config = pulumi.Config()
 overlay = config.get("overlay") or pulumi.get_stack()
+# configDir (relative to the project root) lets a test or a policy demo point at another config tree
+config_dir = HERE.parent / config.get("configDir") if config.get("configDir") else HERE / "config"
 
 # 1. load + validate: nothing is registered unless the desired state is clean
 try:
-    result = validate(CONFIG_DIR, overlay)
+    result = validate(config_dir, overlay)
 except UnusableInput as exc:
     raise pulumi.RunError(f"vaultconf: {exc}") from None
 for finding in result.findings:
     (pulumi.log.error if finding in result.errors else pulumi.log.warn)(str(finding))
 if result.errors or result.config is None:
     raise pulumi.RunError(
-        f"vaultconf validate: {len(result.errors)} error(s) in infra/config ({overlay}); "
+        f"vaultconf validate: {len(result.errors)} error(s) in {config_dir} ({overlay}); "
         f"run `vaultconf validate --stack {overlay}` for the list"
     )
 

@@ -6,7 +6,7 @@ import pathlib
 import runpy
 from collections.abc import Mapping
 
-from tests.support.pulumi_mocks import MockRun, run_under_mocks
+from tests.support.pulumi_mocks import MockRun, RecordingMocks, run_under_mocks
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "infra" / "__main__.py"
@@ -32,7 +32,9 @@ def stack_config(stack: str, **extra: str) -> dict[str, str]:
     return config
 
 
-def run_stack(stack: str, config: Mapping[str, str] | None = None) -> MockRun:
+def run_stack(
+    stack: str, config: Mapping[str, str] | None = None, mocks: RecordingMocks | None = None
+) -> MockRun:
     cfg = dict(config) if config is not None else stack_config(stack)
     return run_under_mocks(
         lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
@@ -40,4 +42,5 @@ def run_stack(stack: str, config: Mapping[str, str] | None = None) -> MockRun:
         stack=stack,
         config=cfg,
         secret_config=tuple(k for k in cfg if k.split(":", 1)[1] in SECRETS),
+        mocks=mocks,
     )
