@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 
 from vaultconf import names
 from vaultconf.errors import ConfigError, component_label
+
+T = TypeVar("T")
 
 
 class Component(pulumi.ComponentResource):
@@ -33,8 +35,7 @@ def label(cls: type, name: str) -> str:
     return component_label(cls.__name__, name)
 
 
-def require(args: Any, key: str, who: str, fix: str) -> Any:
-    """A mandatory Args field, or one clear error."""
+def _as_dict(args: Any, who: str) -> dict[str, Any]:
     if not isinstance(args, dict):
         raise ConfigError(
             who,
@@ -42,23 +43,33 @@ def require(args: Any, key: str, who: str, fix: str) -> Any:
             f"expected a dict of arguments, got {type(args).__name__}",
             "pass the Args TypedDict as a plain dict",
         )
-    value = args.get(key)
+    return args
+
+
+def start(cls: type, resource_name: str, args: Any, allowed: type) -> str:
+    """The error label of a component being built; rejects keys its Args TypedDict does not declare (a
+    typo would otherwise be silently ignored)."""
+    who = label(cls, resource_name)
+    known = set(getattr(allowed, "__annotations__", {}))
+    unknown = sorted(set(_as_dict(args, who)) - known)
+    if unknown:
+        raise ConfigError(who, unknown[0], "unknown argument", f"use one of {', '.join(sorted(known))}")
+    return who
+
+
+def require(args: Any, key: str, who: str, fix: str) -> Any:
+    """A mandatory Args field, or one clear error."""
+    value = _as_dict(args, who).get(key)
     if value is None or (isinstance(value, str | list | tuple | dict) and not value):
         raise ConfigError(who, key, "missing", fix)
     return value
 
 
-def check_args(args: Any, allowed: type, who: str) -> dict[str, Any]:
-    """Reject keys the Args TypedDict does not declare (a typo would otherwise be silently ignored)."""
-    if not isinstance(args, dict):
+def require_instance(args: Any, key: str, cls: type[T], who: str) -> T:
+    """A mandatory Args field that must be another component (e.g. the CA of a PKI role)."""
+    value = require(args, key, who, f"pass the {cls.__name__} component")
+    if not isinstance(value, cls):
         raise ConfigError(
-            who,
-            "args",
-            f"expected a dict of arguments, got {type(args).__name__}",
-            "pass the Args TypedDict as a plain dict",
+            who, key, f"{value!r} is not a {cls.__name__}", f"pass the {cls.__name__} component"
         )
-    known = set(getattr(allowed, "__annotations__", {}))
-    unknown = sorted(set(args) - known)
-    if unknown:
-        raise ConfigError(who, unknown[0], "unknown argument", f"use one of {', '.join(sorted(known))}")
-    return args
+    return value

@@ -9,10 +9,10 @@ import pulumi
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, check_args, label
+from vaultconf._base import Component, label, start
 from vaultconf._k8s import opaque_secret
 from vaultconf.acl import PolicyRules
-from vaultconf.auth import SidekickAuth, input_list, token_settings
+from vaultconf.auth import SidekickAuth, binding, input_list, token_settings
 from vaultconf.errors import ConfigError
 from vaultconf.policy import Policy
 from vaultconf.ttl import optional_ttl
@@ -55,8 +55,7 @@ class AppRole(Component):
     def __init__(
         self, resource_name: str, args: AppRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        who = label(AppRole, resource_name)
-        check_args(args, AppRoleArgs, who)
+        who = start(AppRole, resource_name, args, AppRoleArgs)
         self.path = names.mount_path(args.get("path", "approle"), who, "path")
         prepared: dict[str, tuple[dict[str, Any], list[str], str, int, int | None]] = {}
         self._bindings: dict[str, tuple[list[str], str, list[PolicyRules] | None]] = {}
@@ -118,14 +117,7 @@ class AppRole(Component):
 
     def sidekick_auth(self, role: str) -> SidekickAuth:
         """The sidekick login for `role` (role_id and secret_id from the published Secret)."""
-        if role not in self._bindings:
-            raise ConfigError(
-                label(AppRole, self._resource_name),
-                "roles",
-                f"no role {role!r}",
-                f"use one of {', '.join(sorted(self._bindings)) or '(none defined)'}",
-            )
-        namespaces, secret_name, rules = self._bindings[role]
+        namespaces, secret_name, rules = binding(self._bindings, role, label(AppRole, self._resource_name))
         return SidekickAuth(
             method="approle",
             mount=self.path,

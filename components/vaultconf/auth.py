@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pulumi
 
@@ -13,6 +13,7 @@ from vaultconf.errors import ConfigError
 from vaultconf.policy import known_rules, policy_names
 from vaultconf.ttl import check_max, optional_ttl
 
+V = TypeVar("V")
 AuthMethod = Literal["userpass", "kubernetes", "approle", "token"]
 
 
@@ -66,6 +67,15 @@ def input_list(values: Any, who: str, field: str) -> list[Any]:
     if isinstance(values, str) or not isinstance(values, list | tuple):
         raise ConfigError(who, field, f"expected a list, got {values!r}", f"write [{values!r}]")
     return list(values)
+
+
+def binding(bindings: Mapping[str, V], role: str, who: str) -> V:
+    """The binding of `role` on an auth component, or one clear error listing the defined roles."""
+    if role not in bindings:
+        raise ConfigError(
+            who, "roles", f"no role {role!r}", f"use one of {', '.join(sorted(bindings)) or '(none defined)'}"
+        )
+    return bindings[role]
 
 
 def secret_input(value: pulumi.Input[str] | None) -> pulumi.Output[str] | None:

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, check_args, label, require
+from vaultconf._base import Component, require, require_instance, start
 from vaultconf.errors import ConfigError
 from vaultconf.ttl import check_max, optional_ttl
 
@@ -41,8 +41,7 @@ class AwsSecretsEngine(Component):
     def __init__(
         self, resource_name: str, args: AwsSecretsEngineArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        who = label(AwsSecretsEngine, resource_name)
-        check_args(args, AwsSecretsEngineArgs, who)
+        who = start(AwsSecretsEngine, resource_name, args, AwsSecretsEngineArgs)
         self.path = names.mount_path(args.get("path", "aws"), who, "path")
         access_key = require(args, "access_key", who, "pass the root access key id from stack secrets")
         secret_key = require(
@@ -104,13 +103,8 @@ class AwsRole(Component):
     def __init__(
         self, resource_name: str, args: AwsRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        who = label(AwsRole, resource_name)
-        check_args(args, AwsRoleArgs, who)
-        engine = require(args, "engine", who, "pass the AwsSecretsEngine this role belongs to")
-        if not isinstance(engine, AwsSecretsEngine):
-            raise ConfigError(
-                who, "engine", f"{engine!r} is not an AwsSecretsEngine", "pass the AwsSecretsEngine component"
-            )
+        who = start(AwsRole, resource_name, args, AwsRoleArgs)
+        engine = require_instance(args, "engine", AwsSecretsEngine, who)
         self.name = names.vault_name(args.get("name", resource_name), who, "name")
         credential_type = args.get("credential_type", "iam_user")
         if credential_type not in CREDENTIAL_TYPES:

@@ -9,9 +9,9 @@ import pulumi
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, check_args, label, require
+from vaultconf._base import Component, label, require, start
 from vaultconf.acl import PolicyRules
-from vaultconf.auth import SidekickAuth, input_list, secret_input, token_settings
+from vaultconf.auth import SidekickAuth, binding, input_list, secret_input, token_settings
 from vaultconf.errors import ConfigError
 from vaultconf.policy import Policy
 
@@ -55,8 +55,7 @@ class KubernetesAuth(Component):
     def __init__(
         self, resource_name: str, args: KubernetesAuthArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        who = label(KubernetesAuth, resource_name)
-        check_args(args, KubernetesAuthArgs, who)
+        who = start(KubernetesAuth, resource_name, args, KubernetesAuthArgs)
         self.path = names.mount_path(args.get("path", "kubernetes"), who, "path")
         host = require(
             args, "kubernetes_host", who, 'set the API server URL, e.g. "https://kubernetes.default.svc"'
@@ -116,14 +115,9 @@ class KubernetesAuth(Component):
 
     def sidekick_auth(self, role: str) -> SidekickAuth:
         """The sidekick login for `role` (projected service-account token)."""
-        if role not in self._bindings:
-            raise ConfigError(
-                label(KubernetesAuth, self._resource_name),
-                "roles",
-                f"no role {role!r}",
-                f"use one of {', '.join(sorted(self._bindings)) or '(none defined)'}",
-            )
-        accounts, namespaces, rules = self._bindings[role]
+        accounts, namespaces, rules = binding(
+            self._bindings, role, label(KubernetesAuth, self._resource_name)
+        )
         return SidekickAuth(
             method="kubernetes",
             mount=self.path,

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, check_args, label
+from vaultconf._base import Component, start
 from vaultconf.errors import ConfigError
 from vaultconf.ttl import optional_ttl
 
@@ -41,8 +41,7 @@ class KvStore(Component):
     def __init__(
         self, resource_name: str, args: KvStoreArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        who = label(KvStore, resource_name)
-        check_args(args, KvStoreArgs, who)
+        who = start(KvStore, resource_name, args, KvStoreArgs)
         self.path = names.mount_path(args.get("path", resource_name), who, "path")
         max_versions = args.get("max_versions", 10)
         if isinstance(max_versions, bool) or not isinstance(max_versions, int) or max_versions < 0:

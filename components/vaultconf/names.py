@@ -44,33 +44,28 @@ def dns_subdomain(value: Any, component: str, field: str) -> str:
 
 def k8s_name(*parts: str, limit: int = 63) -> str:
     """A DNS-1123 label derived from arbitrary text; long names keep a hash so they stay unique."""
-    raw = "-".join(parts).lower()
-    name = re.sub(r"[^a-z0-9-]+", "-", raw).strip("-") or "x"
+    raw = "-".join(parts)
+    name = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-") or "x"
     if len(name) > limit or name != raw:
         digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
         name = f"{name[: limit - 9].rstrip('-')}-{digest}"
     return name
 
 
+def _matching(value: Any, pattern: re.Pattern[str], component: str, field: str, what: str, fix: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ConfigError(component, field, f"{value!r} is not a usable {what}", fix)
+    return value
+
+
 def mount_path(value: Any, component: str, field: str) -> str:
     """A Vault mount path (plain string, no leading or trailing '/'), or ConfigError."""
-    if not isinstance(value, str) or not _MOUNT.match(value):
-        raise ConfigError(
-            component,
-            field,
-            f"{value!r} is not a usable Vault mount path",
-            'use a plain string of letters, digits, "_", ".", "-" and "/", e.g. "pki-int"',
-        )
-    return value
+    fix = 'use a plain string of letters, digits, "_", ".", "-" and "/", e.g. "pki-int"'
+    return _matching(value, _MOUNT, component, field, "Vault mount path", fix)
 
 
 def vault_name(value: Any, component: str, field: str) -> str:
     """A Vault object name (user, role, policy), or ConfigError."""
-    if not isinstance(value, str) or not _VAULT_NAME.match(value):
-        raise ConfigError(
-            component,
-            field,
-            f"{value!r} is not a usable Vault name",
-            'use letters, digits, "_", ".", "@" and "-"',
-        )
-    return value
+    return _matching(
+        value, _VAULT_NAME, component, field, "Vault name", 'use letters, digits, "_", ".", "@" and "-"'
+    )

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, check_args, label, require
+from vaultconf._base import Component, require, require_instance, start
 from vaultconf.errors import ConfigError
 from vaultconf.ttl import check_max, optional_ttl, ttl_string
 
@@ -72,18 +72,10 @@ class CertificateAuthority(Component):
     def __init__(
         self, resource_name: str, args: CertificateAuthorityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        who = label(CertificateAuthority, resource_name)
-        check_args(args, CertificateAuthorityArgs, who)
+        who = start(CertificateAuthority, resource_name, args, CertificateAuthorityArgs)
         self.path = names.mount_path(args.get("path", resource_name), who, "path")
         common_name = require(args, "common_name", who, 'set common_name, e.g. "Example Intermediate CA"')
-        issuer = args.get("issuer")
-        if issuer is not None and not isinstance(issuer, CertificateAuthority):
-            raise ConfigError(
-                who,
-                "issuer",
-                f"{issuer!r} is not a CertificateAuthority",
-                "pass the CertificateAuthority component that signs this one",
-            )
+        issuer = require_instance(args, "issuer", CertificateAuthority, who) if "issuer" in args else None
         self.is_root = issuer is None
         ttl = optional_ttl(args.get("ttl", "87600h" if self.is_root else "43800h"), who, "ttl")
         max_lease = optional_ttl(args.get("max_lease_ttl", ttl), who, "max_lease_ttl")
@@ -202,16 +194,8 @@ class PkiRole(Component):
     def __init__(
         self, resource_name: str, args: PkiRoleArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        who = label(PkiRole, resource_name)
-        check_args(args, PkiRoleArgs, who)
-        ca = require(args, "ca", who, "pass the CertificateAuthority this role issues from")
-        if not isinstance(ca, CertificateAuthority):
-            raise ConfigError(
-                who,
-                "ca",
-                f"{ca!r} is not a CertificateAuthority",
-                "pass a CertificateAuthority component (a PKI role needs a CA mount)",
-            )
+        who = start(PkiRole, resource_name, args, PkiRoleArgs)
+        ca = require_instance(args, "ca", CertificateAuthority, who)
         self.name = names.vault_name(args.get("name", resource_name), who, "name")
         ttl = optional_ttl(args.get("ttl"), who, "ttl")
         max_ttl = optional_ttl(args.get("max_ttl"), who, "max_ttl")

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, check_args, label
+from vaultconf._base import Component, start
 from vaultconf.acl import PolicyRules
 from vaultconf.errors import ConfigError
 from vaultconf.hcl import render_policy
@@ -41,8 +41,7 @@ class Policy(Component):
     def __init__(
         self, resource_name: str, args: PolicyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        who = label(Policy, resource_name)
-        check_args(args, PolicyArgs, who)
+        who = start(Policy, resource_name, args, PolicyArgs)
         policy_name = names.vault_name(args.get("name", resource_name), who, "name")
         if ("rules" in args) == ("hcl" in args):
             raise ConfigError(

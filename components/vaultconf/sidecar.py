@@ -192,44 +192,29 @@ def check_access(
             )
 
 
+def _secret_volume(
+    name: str, secret: str | None, keys: list[str], directory: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A Secret's keys as read-only files in `directory` (no subPath: rotated values reach the pod)."""
+    items = [{"key": k, "path": k} for k in keys]
+    volume = {"name": name, "secret": {"secretName": secret, "defaultMode": 0o440, "items": items}}
+    return [volume], [{"name": name, "mountPath": directory, "readOnly": True}]
+
+
 def _auth_section(auth: SidekickAuth) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """The config's auth block, plus the volumes and sidekick mounts that carry the credentials."""
     section: dict[str, Any] = {"method": auth.method, "mount": auth.mount}
-    if auth.method == "userpass":
-        section["file"] = f"{LOGIN_DIR}/login"
-        volume = {
-            "name": "vault-login",
-            "secret": {
-                "secretName": auth.secret_name,
-                "defaultMode": 0o440,
-                "items": [{"key": "login", "path": "login"}],
-            },
-        }
-        return section, [volume], [{"name": "vault-login", "mountPath": LOGIN_DIR, "readOnly": True}]
-    if auth.method == "token":
-        section["file"] = f"{LOGIN_DIR}/token"
-        volume = {
-            "name": "vault-login",
-            "secret": {
-                "secretName": auth.secret_name,
-                "defaultMode": 0o440,
-                "items": [{"key": "token", "path": "token"}],
-            },
-        }
-        return section, [volume], [{"name": "vault-login", "mountPath": LOGIN_DIR, "readOnly": True}]
+    if auth.method in ("userpass", "token"):
+        key = "login" if auth.method == "userpass" else "token"
+        section["file"] = f"{LOGIN_DIR}/{key}"
+        return section, *_secret_volume("vault-login", auth.secret_name, [key], LOGIN_DIR)
     if auth.method == "approle":
         section.update(
             role=auth.role, role_id_file=f"{APPROLE_DIR}/role_id", secret_id_file=f"{APPROLE_DIR}/secret_id"
         )
-        volume = {
-            "name": "vault-approle",
-            "secret": {
-                "secretName": auth.secret_name,
-                "defaultMode": 0o440,
-                "items": [{"key": "role_id", "path": "role_id"}, {"key": "secret_id", "path": "secret_id"}],
-            },
-        }
-        return section, [volume], [{"name": "vault-approle", "mountPath": APPROLE_DIR, "readOnly": True}]
+        return section, *_secret_volume(
+            "vault-approle", auth.secret_name, ["role_id", "secret_id"], APPROLE_DIR
+        )
     # kubernetes: a projected, audience-bound, short-lived service-account token (not the automounted one)
     section.update(role=auth.role, token_file=f"{TOKEN_DIR}/token")
     token: dict[str, Any] = {"path": "token", "expirationSeconds": 3600}

@@ -10,7 +10,7 @@ import pulumi_random as random
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, check_args, label
+from vaultconf._base import Component, start
 from vaultconf._k8s import canonical_json, opaque_secret
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth
@@ -67,8 +67,7 @@ class User(Component):
     def __init__(
         self, resource_name: str, args: UserArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        who = label(User, resource_name)
-        check_args(args, UserArgs, who)
+        who = start(User, resource_name, args, UserArgs)
         username = names.vault_name(args.get("username", resource_name), who, "username")
         self.mount = names.mount_path(args.get("mount", "userpass"), who, "mount")
         rotation = args.get("rotation", 0)

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from vaultconf import names
-from vaultconf._base import Component, check_args, label, require
+from vaultconf._base import Component, require, start
 from vaultconf._k8s import MANAGED_BY
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth
@@ -79,8 +79,7 @@ class Workload(Component):
     def __init__(
         self, resource_name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        who = label(Workload, resource_name)
-        check_args(args, WorkloadArgs, who)
+        who = start(Workload, resource_name, args, WorkloadArgs)
         self.namespace = names.dns_label(
             require(args, "namespace", who, 'set namespace, e.g. "team-a"'), who, "namespace"
         )
