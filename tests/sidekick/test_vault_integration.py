@@ -18,6 +18,7 @@ from sidekick.x509 import pem_validity
 from tests.fixtures.engines import engine_path
 from tests.sidekick import vaultkit as vk
 from tests.sidekick.pg import Postgres
+from tests.support.kube import KubeAPIServer
 from tests.support.vault import VaultDevServer
 
 pytestmark = pytest.mark.engines
@@ -334,3 +335,32 @@ def test_readiness_metrics_and_dry_run(vault_dev: VaultDevServer, vault_path: Ca
         side.wait_for("ready", lambda: fetch("/readyz")[0] == 200, timeout=30)
     finally:
         assert side.stop() == 0
+
+
+def test_kubernetes_login_with_projected_token(vault_dev: VaultDevServer, vault_path: Callable[[str], str],
+                                               tmp_path: pathlib.Path, kube_apiserver: KubeAPIServer,
+                                               kube_namespace: str) -> None:
+    k8s, kv = vault_path("k8s"), vault_path("kv")
+    pol = vk.policy(vault_dev, vault_path("pol"))
+    kube_apiserver.create_service_account(kube_namespace, "app")
+    vault_dev.request("POST", f"sys/auth/{k8s}", {"type": "kubernetes"})
+    vault_dev.request("POST", f"auth/{k8s}/config", {
+        "kubernetes_host": kube_apiserver.url, "kubernetes_ca_cert": kube_apiserver.ca_pem,
+        "token_reviewer_jwt": kube_apiserver.admin_token(), "disable_local_ca_jwt": True})
+    vault_dev.request("POST", f"auth/{k8s}/role/app", {
+        "bound_service_account_names": ["app"], "bound_service_account_namespaces": [kube_namespace],
+        "token_policies": [pol], "token_ttl": "1h"})
+    vk.mount_kv(vault_dev, kv, 2)
+    vk.kv_put(vault_dev, kv, "k", {"from": "kubernetes"}, 2)
+    token_file = tmp_path / "token"  # what a projected service-account token volume holds
+    token_file.write_text(kube_apiserver.request_token(kube_namespace, "app", expiration_seconds=3600))
+    config = tmp_path / "sidekick.yaml"
+    config.write_text(yaml.safe_dump({
+        "vault": {"addr": vault_dev.addr},
+        "auth": {"method": "kubernetes", "mount": k8s, "role": "app", "token_file": str(token_file)},
+        "output_dir": str(tmp_path / "out"), "one_shot": True,
+        "resources": [{"name": "k", "type": "kv", "path": f"{kv}/k"}]}))
+    result = vk.run_once([f"--config={config}"])
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "out" / "k").read_text()) == {"from": "kubernetes"}
+    assert token_file.read_text() not in result.stderr
