@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any
 
 from .config import K8S_TOKEN, Config, parse_structured
 from .errors import ConfigError, VaultError
 from .log import log
 
+TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from .vault import VaultClient
 
 

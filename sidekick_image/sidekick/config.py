@@ -9,13 +9,15 @@ import contextlib
 import json
 import os
 import re
-from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .values import parse_bool, parse_duration, parse_float, parse_int, parse_mode
 
+TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
 TYPES = ("kv", "pki", "aws", "secret", "write", "raw")
 FORMATS = (

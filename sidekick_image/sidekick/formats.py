@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import TYPE_CHECKING, Any
 
 from .errors import VaultError
 
+TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from .config import Resource
 
 

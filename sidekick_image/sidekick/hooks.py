@@ -10,9 +10,10 @@ import os
 import signal
 import threading
 import time
-from typing import TYPE_CHECKING
 
 from .log import log
+
+TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
 
 if TYPE_CHECKING:
     from .config import Hooks

@@ -10,7 +10,10 @@ import json
 import sys
 import threading
 import time
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
+if TYPE_CHECKING:
+    from typing import Any
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 _SECRET_KEYS = ("token", "password", "secret", "private_key", "client_token", "accessor", "credential")

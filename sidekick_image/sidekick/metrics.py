@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Metrics:

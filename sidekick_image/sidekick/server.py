@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any
 
 from .log import log
+
+TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class StatusServer:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import string
 import time
 from random import SystemRandom
-from typing import TYPE_CHECKING, Any
 
 from .errors import VaultError
 from .x509 import pem_validity
 
+TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
+
 if TYPE_CHECKING:
+    from typing import Any
+
     from .config import Resource
     from .vault import VaultClient
 
