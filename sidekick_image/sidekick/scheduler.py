@@ -160,7 +160,9 @@ class Sidekick:
                     self._schedule_token(relogin=True)
                     return True
             self.token_attempts = 0
-            self._schedule_token(relogin=not (self.cfg.renew_token and self.token.renewable))
+            # a given token (method token) cannot be replaced by logging in: renew it whenever possible
+            renew = self.token.renewable and (self.cfg.renew_token or self.cfg.auth_method == "token")
+            self._schedule_token(relogin=not renew)
             return True
         except VaultError as exc:
             self.token_attempts += 1
