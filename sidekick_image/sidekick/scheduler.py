@@ -311,8 +311,10 @@ class Sidekick:
                                                     self.cfg.safety_buffer, 0.0))
         elif f.not_after:  # PKI: from the certificate's own validity, not the lease
             task.action = FETCH
-            task.due = refresh_at(f.not_before or f.obtained, f.not_after, self.cfg.renew_fraction,
-                                  res.jitter, res.max_jitter, self.cfg.safety_buffer, u)
+            # Vault back-dates NotBefore (30 s by default): count the lifetime from when we got it
+            start = max(f.not_before, f.obtained) if f.not_before else f.obtained
+            task.due = refresh_at(start, f.not_after, self.cfg.renew_fraction, res.jitter, res.max_jitter,
+                                  self.cfg.safety_buffer, u)
         elif f.lease_id and f.ttl:
             task.action = RENEW if (res.renew and f.renewable) else FETCH
             task.due = refresh_at(f.obtained, f.expires, self.cfg.renew_fraction, res.jitter,
