@@ -256,3 +256,14 @@ def test_template_combines_resources(tmp_path: pathlib.Path, clock: FakeClock, v
     password = json.loads((tmp_path / "out" / "db").read_text())["password"]
     assert password.startswith("pw-")
     assert (tmp_path / "out" / "combo").read_text() == f"u1:{password}\n"
+
+
+def test_short_backdated_certificate_does_not_loop(tmp_path: pathlib.Path, clock: FakeClock,
+                                                   vault: FakeVault) -> None:
+    vault.cert_ttl = 9  # NotBefore is back-dated 30 s, as Vault does
+    tls = resource("tls", "pki", "pki/issue/web", params={"common_name": "a.example"})
+    cfg = make_config(tmp_path, tls)
+    _, run = runner(cfg, vault, clock, clock.now + 60)
+    assert run() == 0
+    issues = len([c for c in vault.calls if c[1] == "pki/issue/web"])
+    assert 9 <= issues <= 12, issues  # every ~5.7 s (2/3 of 9 s minus jitter), not every 0.5 s
