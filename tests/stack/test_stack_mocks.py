@@ -136,3 +136,18 @@ def test_missing_seed_secret_is_one_clear_error(tmp_path: pathlib.Path) -> None:
     with pytest.raises(Exception) as info:
         run_stack("dev", config)
     assert SEEDED[0] in str(info.value)
+
+
+def test_kubernetes_objects_are_named_after_the_yaml(runs: dict[str, MockRun]) -> None:
+    run = runs["dev"]
+    assert _deployment(run)["metadata"]["name"] == "billing-api"
+    assert _deployment(run)["metadata"]["namespace"] == "billing"
+    job = run.one("kubernetes:batch/v1:Job").inputs
+    assert (job["metadata"]["name"], job["metadata"]["namespace"]) == ("reports-export", "reports")
+    accounts = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"])
+        for r in run.of_type("kubernetes:core/v1:ServiceAccount")
+    }
+    assert accounts == {("billing", "billing-api"), ("reports", "reports-export")}
+    pod = _deployment(run)["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "billing-api"

@@ -332,6 +332,13 @@ class _Importer:
                 roles = []
                 for name in self.client.list(f"auth/{path}/role"):
                     r = self.client.read(f"auth/{path}/role/{name}") or {}
+                    if not r.get("bound_service_account_names") or not r.get(
+                        "bound_service_account_namespaces"
+                    ):
+                        self.notes.append(
+                            f"kubernetes role {name}: no bound service accounts/namespaces; left out"
+                        )
+                        continue
                     roles.append(
                         _clean(
                             {

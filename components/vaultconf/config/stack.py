@@ -354,4 +354,5 @@ def _workload(
         }
     )
     merged = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=[account]))
-    return vaultconf.Workload(f"workload-{wl.namespace}-{wl.name}", args, merged)  # type: ignore[arg-type]
+    # the resource name becomes the Deployment/Job name; validate keeps workload names unique
+    return vaultconf.Workload(wl.name, args, merged)  # type: ignore[arg-type]

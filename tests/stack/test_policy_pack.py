@@ -1,0 +1,138 @@
+"""The CrossGuard pack's rules as plain functions, and the pack's wiring (with a stand-in pulumi_policy)."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from vaultconf.config import lint
+
+from tests.stack._program import ROOT, run_stack
+
+HCL_BAD = (
+    'path "sys/*" {\n  capabilities = ["update"]\n}\npath "kv/*" {\n  capabilities = ["read", "sudo"]\n}\n'
+)
+
+
+def test_policy_resource_lint() -> None:
+    issues = lint.policy_resource_issues({"name": "ops", "policy": HCL_BAD})
+    assert {i.rule for i in issues} == {"privileged-wildcard", "sudo"}
+    assert lint.policy_resource_issues({"policy": HCL_BAD}, ignore=["sudo", "privileged-wildcard"]) == []
+    assert lint.policy_resource_issues({"policy": 'path "kv/data/a/*" { capabilities = ["read"] }'}) == []
+    assert [i.rule for i in lint.policy_resource_issues({"policy": 'path "x" {'})] == ["policy-syntax"]
+    assert lint.policy_resource_issues({}) == []  # unknown during preview
+
+
+@pytest.fixture(scope="module")
+def dev_resources() -> list[tuple[str, dict[str, Any]]]:
+    run = run_stack("dev")
+    return [(r.type, r.inputs) for r in run.resources if r.custom]
+
+
+def test_shipped_stack_has_no_access_violations(dev_resources: list[tuple[str, dict[str, Any]]]) -> None:
+    assert lint.resource_access_violations(dev_resources) == []
+    for typ, props in dev_resources:
+        if typ == "vault:index/policy:Policy":
+            assert lint.policy_resource_issues(props) == [], props["name"]
+
+
+def test_access_violation_found_from_registered_resources(
+    dev_resources: list[tuple[str, dict[str, Any]]],
+) -> None:
+    narrowed = []
+    for typ, props in dev_resources:
+        if typ == "vault:index/policy:Policy" and props["name"] == "billing-reader":
+            props = {**props, "policy": 'path "apps/data/billing/*" {\n  capabilities = ["read"]\n}\n'}
+        narrowed.append((typ, props))
+    violations = lint.resource_access_violations(narrowed)
+    assert len(violations) == 2, violations
+    assert all("workload billing/billing-api" in v for v in violations)
+    assert any("'tls' needs update on pki-int/issue/internal" in v for v in violations)
+    assert any("'aws' needs read on aws/creds/app-s3" in v for v in violations)
+
+
+class _FakePolicyModule(types.ModuleType):
+    """Just enough of pulumi_policy to load the pack and call its validators."""
+
+    def __init__(self) -> None:
+        super().__init__("pulumi_policy")
+        self.packs: list[Any] = []
+        module = self
+
+        class Simple:
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                self.args, self.kwargs = args, kwargs
+                for key, value in kwargs.items():
+                    setattr(self, key, value)
+
+        class PolicyPack(Simple):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                module.packs.append(self)
+
+        self.PolicyPack = PolicyPack
+        self.ResourceValidationPolicy = self.StackValidationPolicy = self.PolicyConfigSchema = Simple
+        self.EnforcementLevel = types.SimpleNamespace(MANDATORY="mandatory", ADVISORY="advisory")
+        self.ReportViolation = self.ResourceValidationArgs = self.StackValidationArgs = object
+
+
+@pytest.fixture
+def pack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    fake = _FakePolicyModule()
+    monkeypatch.setitem(sys.modules, "pulumi_policy", fake)
+    monkeypatch.syspath_prepend(str(ROOT / "policy"))
+    sys.modules.pop("rules", None)
+    runpy.run_path(str(ROOT / "policy" / "__main__.py"), run_name="__main__")
+    yield fake.packs[0]
+    sys.modules.pop("rules", None)
+
+
+def test_pack_validators_report(pack: Any, dev_resources: list[tuple[str, dict[str, Any]]]) -> None:
+    policies = {p.name: p for p in pack.policies}
+    assert pack.enforcement_level == "mandatory"
+    reported: list[str] = []
+    args = types.SimpleNamespace(
+        resource_type="vault:index/policy:Policy",
+        name="p",
+        props={"name": "ops", "policy": HCL_BAD},
+        get_config=lambda: {},
+    )
+    policies["vault-policy-lint"].validate(args, lambda msg, urn: reported.append(msg))
+    assert len(reported) == 2 and all("Vault policy 'ops'" in m for m in reported)
+    reported.clear()
+    args.get_config = lambda: {"ignore": {"ops": ["sudo", "privileged-wildcard"]}}
+    policies["vault-policy-lint"].validate(args, lambda msg, urn: reported.append(msg))
+    assert reported == []
+    stack = types.SimpleNamespace(
+        resources=[types.SimpleNamespace(resource_type=t, props=p) for t, p in dev_resources]
+    )
+    policies["workload-least-privilege"].validate(stack, lambda msg, urn: reported.append(msg))
+    assert reported == []
+
+
+def test_pack_rules_load_without_the_component_sdks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the pack's own venv pulumi_vault & co are absent: rules.py must still load the lint module."""
+    saved = {k: v for k, v in sys.modules.items() if k == "vaultconf" or k.startswith("vaultconf.")}
+    for name in ("pulumi_vault", "pulumi_kubernetes", "pulumi_random", "ruamel", "jsonschema"):
+        monkeypatch.setitem(sys.modules, name, None)  # import of these now raises ImportError
+    for name in saved:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.syspath_prepend(str(ROOT / "policy"))
+    sys.modules.pop("rules", None)
+    try:
+        import rules  # type: ignore[import-not-found]
+
+        loaded = rules.load_lint()
+        assert [i.rule for i in loaded.policy_resource_issues({"policy": HCL_BAD})] == [
+            "privileged-wildcard",
+            "sudo",
+        ]
+    finally:
+        sys.modules.pop("rules", None)
+        for name in [k for k in sys.modules if k == "vaultconf" or k.startswith("vaultconf.")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
