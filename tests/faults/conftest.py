@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.faults.harness import (
-    CREATED_SECRETS,
     COLLECTED_TEXTS,
+    CREATED_SECRETS,
     Credentials,
     Provisioned,
     Sidekick,

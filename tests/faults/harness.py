@@ -139,7 +139,7 @@ def put_kv(vault: VaultBase, value: str) -> None:
 def _try(call: Callable[[], Any]) -> bool:
     try:
         call()
-    except Exception:  # noqa: BLE001 - a Vault still upgrading a mount answers 400 for a moment
+    except Exception:
         return False
     return True
 
@@ -309,9 +309,10 @@ class Sidekick:
 
     def _assert_running(self) -> None:
         if not self.alive():
-            raise FaultError(f"the sidekick exited ({self.proc and self.proc.returncode}); log:\n{self.tail()}")
+            code = self.proc and self.proc.returncode
+            raise FaultError(f"the sidekick exited ({code}); log:\n{self.tail()}")
 
-    def signal(self, sig: int) -> None:
+    def send(self, sig: int) -> None:
         assert self.proc is not None
         self.proc.send_signal(sig)
 
@@ -336,7 +337,8 @@ class Sidekick:
         try:
             self.exit_code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise FaultError(f"the sidekick did not exit within {timeout:.0f}s; log:\n{self.tail()}") from None
+            raise FaultError(f"the sidekick did not exit within {timeout:.0f}s; log:\n"
+                             f"{self.tail()}") from None
         self.collect()
         return self.exit_code
 
@@ -387,7 +389,7 @@ def check_content(kind: str, data: bytes) -> str:
         elif kind == "key":
             load_pem_private_key(data, None)
         return ""
-    except Exception as exc:  # noqa: BLE001 - any parse failure is the finding
+    except Exception as exc:
         return f"does not parse ({type(exc).__name__}: {exc})"
 
 

@@ -259,7 +259,8 @@ def test_exit_codes(scenario: Scenario) -> None:
     sc = scenario
     # 2: bad configuration, one line naming the problem
     bad = sc.dir / "bad.yaml"
-    bad.write_text("vault:\n  addr: http://127.0.0.1:1\nresources:\n  - name: x\n    type: nope\n    path: a\n")
+    bad.write_text("vault:\n  addr: http://127.0.0.1:1\n"
+                   "resources:\n  - name: x\n    type: nope\n    path: a\n")
     proc = subprocess.run([str(SIDEKICK), "--config", str(bad)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]

@@ -49,7 +49,8 @@ GOOD: dict[str, Any] = {
     "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
     "containers": [{"name": "app", "image": "x", "securityContext": {
         "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
-    "volumes": [{"name": "s", "emptyDir": {"medium": "Memory"}}, {"name": "c", "secret": {"secretName": "x"}}],
+    "volumes": [{"name": "s", "emptyDir": {"medium": "Memory"}},
+                {"name": "c", "secret": {"secretName": "x"}}],
 }
 
 MUTATIONS = {
@@ -61,7 +62,8 @@ MUTATIONS = {
     "privileged": lambda s: s["containers"][0]["securityContext"].update(privileged=True),
     "privilege escalation": lambda s: s["containers"][0]["securityContext"].pop("allowPrivilegeEscalation"),
     "no drop ALL": lambda s: s["containers"][0]["securityContext"].update(capabilities={}),
-    "add SYS_ADMIN": lambda s: s["containers"][0]["securityContext"]["capabilities"].update(add=["SYS_ADMIN"]),
+    "add SYS_ADMIN": lambda s: s["containers"][0]["securityContext"]["capabilities"].update(
+        add=["SYS_ADMIN"]),
     "runAsNonRoot unset": lambda s: s["securityContext"].pop("runAsNonRoot"),
     "runAsUser 0": lambda s: s["containers"][0]["securityContext"].update(runAsUser=0),
     "seccomp unset": lambda s: s["securityContext"].pop("seccompProfile"),

@@ -1,0 +1,271 @@
+"""The sidekick side by side with `vault agent` (the same `.engines/bin/vault` binary), same Vault, same
+secrets, same window, running at the same time.
+
+Secrets (both deliver all of them as files):
+* KV v2 `kv/data/app/db` → db.json (re-read every 5 min: the sidekick's kv_update, Agent's
+  static_secret_render_interval default);
+* a PKI certificate with a 60 s TTL → tls.crt / tls.key / tls.ca;
+* a leased secret with a 60 s TTL: an SSH one-time password (`ssh/creds/otp`, OTP role). It is a real
+  Vault lease (lease id, TTL, revocable) that needs nothing outside Vault; AWS or a database would need an
+  external system this machine cannot reach. → otp.json.
+
+Auth: AppRole for both (Agent has no userpass auto_auth), each on its own mount and with its own policy, so
+the audit log attributes every request (policy names and mount points are not HMAC'd in audit entries).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+from typing import Any
+
+from tests.faults.harness import free_port
+from tests.support.vault import VaultDevServer, find_vault, read_audit, start_dev
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SIDEKICK = ROOT / ".venv" / "bin" / "sidekick"
+FILES = ("db.json", "tls.crt", "tls.key", "tls.ca", "otp.json")
+TICK = os.sysconf("SC_CLK_TCK")
+
+POLICY = """
+path "kv/data/app/*" { capabilities = ["read"] }
+path "kv/metadata/app/*" { capabilities = ["read"] }
+path "pki/issue/app" { capabilities = ["create", "update"] }
+path "ssh/creds/otp" { capabilities = ["create", "update"] }
+path "sys/internal/ui/mounts/*" { capabilities = ["read"] }
+"""
+
+AGENT_HCL = """
+vault {{
+  address = "{addr}"
+}}
+auto_auth {{
+  method "approle" {{
+    mount_path = "auth/approle-agent"
+    config = {{
+      role_id_file_path = "{dir}/role_id"
+      secret_id_file_path = "{dir}/secret_id"
+      remove_secret_id_file_after_reading = false
+    }}
+  }}
+}}
+template_config {{
+  static_secret_render_interval = "5m"
+}}
+{templates}
+"""
+
+
+# file → consul-template body; identical `secret` calls are one dependency, so one certificate for three files
+AGENT_TEMPLATES = {
+    "db.json": '{{ with secret "kv/data/app/db" }}{{ .Data.data | toJSON }}{{ end }}',
+    "tls.crt": '{{ with secret "pki/issue/app" "common_name=app.example" }}{{ .Data.certificate }}{{ end }}',
+    "tls.key": '{{ with secret "pki/issue/app" "common_name=app.example" }}{{ .Data.private_key }}{{ end }}',
+    "tls.ca": '{{ with secret "pki/issue/app" "common_name=app.example" }}{{ .Data.issuing_ca }}{{ end }}',
+    "otp.json": '{{ with secret "ssh/creds/otp" "ip=127.0.0.1" }}{{ .Data | toJSON }}{{ end }}',
+}
+
+
+def agent_hcl(addr: str, directory: pathlib.Path, out: pathlib.Path) -> str:
+    blocks = [f'template {{\n  destination = "{out / name}"\n  perms = "0600"\n'
+              f'  contents = {json.dumps(body)}\n}}' for name, body in AGENT_TEMPLATES.items()]
+    return AGENT_HCL.format(addr=addr, dir=directory, templates="\n".join(blocks))
+
+
+def provision(vault: VaultDevServer) -> None:
+    req = vault.request
+    req("POST", "sys/mounts/kv", {"type": "kv", "options": {"version": "2"}})
+    req("POST", "sys/mounts/pki", {"type": "pki", "config": {"max_lease_ttl": "87600h"}})
+    req("POST", "pki/root/generate/internal", {"common_name": "bench-ca.example", "ttl": "8760h",
+                                              "key_type": "ec", "key_bits": 256})
+    req("POST", "pki/roles/app", {"allowed_domains": "example", "allow_subdomains": True, "ttl": "60s",
+                                  "max_ttl": "60s", "key_type": "ec", "key_bits": 256})
+    req("POST", "sys/mounts/ssh", {"type": "ssh", "config": {"default_lease_ttl": "60s",
+                                                              "max_lease_ttl": "60s"}})
+    req("POST", "ssh/roles/otp", {"key_type": "otp", "default_user": "app", "cidr_list": "127.0.0.0/8"})
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            req("POST", "kv/data/app/db", {"data": {"username": "app", "password": "bench-password-1"}})
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    for who in ("sk", "agent"):
+        req("PUT", f"sys/policies/acl/bench-{who}", {"policy": POLICY})
+        req("POST", f"sys/auth/approle-{who}", {"type": "approle"})
+        req("POST", f"auth/approle-{who}/role/app", {"token_policies": f"bench-{who}", "token_ttl": "1h",
+                                                     "token_max_ttl": "24h"})
+
+
+def _approle_files(vault: VaultDevServer, who: str, directory: pathlib.Path) -> None:
+    role_id = vault.request("GET", f"auth/approle-{who}/role/app/role-id")["data"]["role_id"]
+    secret_id = vault.request("POST", f"auth/approle-{who}/role/app/secret-id")["data"]["secret_id"]
+    for name, value in (("role_id", role_id), ("secret_id", secret_id)):
+        path = directory / name
+        path.write_text(value)
+        path.chmod(0o600)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def _rss_kib(pid: int) -> int:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _all_written(out: pathlib.Path) -> bool:
+    return all((out / f).is_file() and (out / f).stat().st_size > 0 for f in FILES)
+
+
+class Runner:
+    def __init__(self, who: str, argv: list[str], out: pathlib.Path, log: pathlib.Path) -> None:
+        self.who, self.out = who, out
+        out.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+        with open(log, "ab") as fh:
+            self.started = time.monotonic()
+            self.proc = subprocess.Popen(argv, stdout=fh, stderr=fh, stdin=subprocess.DEVNULL, env=env)
+        self.ready_after: float | None = None
+        self.rss: list[int] = []
+        self.cpu0 = self.cpu1 = 0.0
+        self.log = log
+
+    def poll_ready(self) -> None:
+        if self.ready_after is None and _all_written(self.out):
+            self.ready_after = time.monotonic() - self.started
+        if self.proc.poll() is not None:
+            tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-15:])
+            raise RuntimeError(f"{self.who} exited with {self.proc.returncode}:\n{tail}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def _count_requests(audit: pathlib.Path, start: float, end: float) -> dict[str, int]:
+    counts = {"sk": 0, "agent": 0}
+    for entry in read_audit(audit, "request"):
+        ts = entry.get("time", "")
+        try:
+            t = time.mktime(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        except ValueError:
+            continue
+        if not start <= t < end:
+            continue
+        req, auth = entry.get("request") or {}, entry.get("auth") or {}
+        blob = (json.dumps(auth.get("policies") or []) + str(req.get("mount_point", ""))
+                + str(req.get("path", "")))
+        for who in counts:
+            if f"bench-{who}" in blob or f"approle-{who}/" in blob:
+                counts[who] += 1
+    return counts
+
+
+def run(window: float, warmup: float = 10.0) -> dict[str, Any]:
+    binary = find_vault()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="bench-agent-"))
+    vault = start_dev(binary, workdir=work / "vault")
+    try:
+        audit = vault.enable_file_audit()
+        provision(vault)
+        runners = []
+        for who in ("sk", "agent"):
+            d = work / who
+            d.mkdir()
+            _approle_files(vault, who, d)
+        sk_cfg = {
+            "vault": {"addr": vault.addr},
+            "auth": {"method": "approle", "mount": "approle-sk", "role_id_file": str(work / "sk" / "role_id"),
+                     "secret_id_file": str(work / "sk" / "secret_id")},
+            "output_dir": str(work / "sk" / "out"), "listen": f"127.0.0.1:{free_port()}",
+            "resources": [
+                {"name": "db", "type": "kv", "path": "kv/data/app/db", "file": "db.json", "format": "json"},
+                {"name": "tls", "type": "pki", "path": "pki/issue/app",
+                 "params": {"common_name": "app.example"},
+                 "file": "tls", "format": "cert"},
+                {"name": "otp", "type": "write", "path": "ssh/creds/otp", "params": {"ip": "127.0.0.1"},
+                 "file": "otp.json", "format": "json"},
+            ],
+        }
+        (work / "sk" / "sidekick.json").write_text(json.dumps(sk_cfg))
+        hcl = agent_hcl(vault.addr, work / "agent", work / "agent" / "out")
+        (work / "agent" / "agent.hcl").write_text(hcl)
+        t0 = time.time()
+        runners.append(Runner("sidekick", [str(SIDEKICK), "--config", str(work / "sk" / "sidekick.json")],
+                              work / "sk" / "out", work / "sk" / "log"))
+        runners.append(Runner("agent", [str(binary), "agent", f"-config={work / 'agent' / 'agent.hcl'}"],
+                              work / "agent" / "out", work / "agent" / "log"))
+        deadline = time.monotonic() + 120
+        while any(r.ready_after is None for r in runners):
+            for r in runners:
+                r.poll_ready()
+            if time.monotonic() > deadline:
+                raise RuntimeError("not every file was written within 120 s: "
+                                   + ", ".join(f"{r.who}: {sorted(os.listdir(r.out))}" for r in runners))
+            time.sleep(0.05)
+        time.sleep(warmup)
+        start_wall = time.time()
+        for r in runners:
+            r.cpu0 = _cpu_seconds(r.proc.pid)
+        end = time.monotonic() + window
+        while time.monotonic() < end:
+            for r in runners:
+                r.poll_ready()
+                r.rss.append(_rss_kib(r.proc.pid))
+            time.sleep(1.0)
+        for r in runners:
+            r.cpu1 = _cpu_seconds(r.proc.pid)
+        end_wall = time.time()
+        counts = _count_requests(audit, start_wall, end_wall)
+        total_counts = _count_requests(audit, t0 - 5, end_wall)
+        result: dict[str, Any] = {"window_s": round(end_wall - start_wall, 1), "vault": vault_version(binary)}
+        for r, key in zip(runners, ("sk", "agent"), strict=True):
+            rss = sorted(r.rss)
+            result[r.who] = {
+                "first_files_s": round(r.ready_after or 0.0, 2),
+                "rss_median_mib": round(rss[len(rss) // 2] / 1024, 1),
+                "rss_max_mib": round(rss[-1] / 1024, 1),
+                "cpu_s_per_h": round((r.cpu1 - r.cpu0) * 3600 / (end_wall - start_wall), 1),
+                "requests_per_h": round(counts[key] * 3600 / (end_wall - start_wall)),
+                "requests_in_window": counts[key],
+                "requests_total": total_counts[key],
+            }
+        for r in runners:
+            r.stop()
+        result["images"] = image_sizes(binary)
+        return result
+    finally:
+        for r in locals().get("runners", []):
+            r.stop()
+        vault.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def vault_version(binary: pathlib.Path) -> str:
+    out = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=60)
+    return out.stdout.strip().splitlines()[0] if out.stdout else "?"
+
+
+def image_sizes(binary: pathlib.Path) -> dict[str, float | None]:
+    tar = ROOT / "dist" / "sidekick-image.oci.tar"
+    return {
+        "sidekick_oci_tar_mib": round(tar.stat().st_size / 2**20, 1) if tar.exists() else None,
+        "vault_binary_mib": round(binary.stat().st_size / 2**20, 1),
+    }
