@@ -15,7 +15,7 @@ from vaultconf._k8s import MANAGED_BY
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth
 from vaultconf.errors import ConfigError
-from vaultconf.sidecar import SidekickSecret, hardened, sidekick_container
+from vaultconf.sidecar import SIDEKICK_UID, SidekickSecret, hardened, sidekick_container
 from vaultconf.user import User
 
 DEFAULT_APP_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
@@ -116,7 +116,29 @@ class Workload(Component):
         )
         self.sidekick_config = parts.one_shot_config if self.kind == "Job" else parts.config
         labels = {"app.kubernetes.io/name": self.name, **MANAGED_BY, **dict(args.get("labels", {}))}
-        app = _app_container(args, image, parts.app_volume_mount)
+        run_as = args.get("run_as_user")
+        if run_as is not None and (isinstance(run_as, bool) or not isinstance(run_as, int) or run_as <= 0):
+            raise ConfigError(
+                who,
+                "run_as_user",
+                f"{run_as!r} is not a non-root uid",
+                "use a uid > 0 (the restricted Pod Security Standard forbids root)",
+            )
+        # Signal hooks: with every capability dropped the sidekick can only signal its own uid, so the app
+        # runs as that uid, shares the process namespace, and /tmp (where the pidfile lives) is shared.
+        signals = any("signal" in entry.get("on_change", {}) for entry in parts.config["resources"])
+        if signals:
+            if run_as not in (None, SIDEKICK_UID):
+                raise ConfigError(
+                    who,
+                    "run_as_user",
+                    f"the sidekick (uid {SIDEKICK_UID}, no CAP_KILL) cannot signal uid {run_as}",
+                    f"run the app as {SIDEKICK_UID}, or use an http or exec hook",
+                )
+            run_as = SIDEKICK_UID
+            for container in parts.init_containers + parts.containers:
+                container["volumeMounts"] = [*container["volumeMounts"], {"name": "tmp", "mountPath": "/tmp"}]
+        app = _app_container(args, image, parts.app_volume_mount, run_as)
         self.pod_spec = {
             "serviceAccountName": service_account,
             "automountServiceAccountToken": False,
@@ -125,6 +147,7 @@ class Workload(Component):
                 "fsGroup": FS_GROUP,
                 "seccompProfile": {"type": "RuntimeDefault"},
             },
+            "shareProcessNamespace": signals,
             "initContainers": parts.init_containers,
             "containers": [app, *parts.containers],
             "volumes": [
@@ -134,14 +157,6 @@ class Workload(Component):
         }
         if self.kind == "Job":
             self.pod_spec["restartPolicy"] = "Never"
-        run_as = args.get("run_as_user")
-        if run_as is not None and (isinstance(run_as, bool) or not isinstance(run_as, int) or run_as <= 0):
-            raise ConfigError(
-                who,
-                "run_as_user",
-                f"{run_as!r} is not a non-root uid",
-                "use a uid > 0 (the restricted Pod Security Standard forbids root)",
-            )
         replicas = args.get("replicas", 1)
         backoff = args.get("backoff_limit", 3)
         for field, value in (("replicas", replicas), ("backoff_limit", backoff)):
@@ -222,11 +237,13 @@ def _check_binding(auth: SidekickAuth, namespace: str, service_account: str, who
         )
 
 
-def _app_container(args: Mapping[str, Any], image: Any, secrets_mount: dict[str, Any]) -> dict[str, Any]:
+def _app_container(
+    args: Mapping[str, Any], image: Any, secrets_mount: dict[str, Any], run_as: int | None
+) -> dict[str, Any]:
     app: dict[str, Any] = {
         "name": "app",
         "image": image,
-        "securityContext": hardened(args.get("run_as_user")),
+        "securityContext": hardened(run_as),
         "resources": dict(args.get("resources", DEFAULT_APP_RESOURCES)),
         "volumeMounts": [secrets_mount, {"name": "tmp", "mountPath": "/tmp"}],
     }

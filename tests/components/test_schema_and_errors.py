@@ -22,7 +22,7 @@ K8S_VERSION = "1.33"  # oldest schema kubernetes-validate ships that has native 
         {},
         {"kind": "Job"},
         {"native_sidecar": False},
-        {"env": {"A": "1"}, "command": ["/app"], "run_as_user": 1000},
+        {"env": {"A": "1"}, "command": ["/app"], "run_as_user": 65532},
     ],
     ids=["deployment", "job", "legacy-sidecar", "env-command"],
 )
@@ -184,6 +184,22 @@ BAD: list[tuple[str, Callable[[], Any], str, str]] = [
         "argv list",
     ),
     ("root app", workload(run_as_user=0), "Workload 'web'", "non-root uid"),
+    (
+        "signal to another uid",
+        workload(
+            run_as_user=1000,
+            secrets=[
+                {
+                    "name": "x",
+                    "type": "kv",
+                    "path": "kv/data/team-a/x",
+                    "on_change": {"signal": {"name": "HUP", "pidfile": "/tmp/app.pid"}},
+                }
+            ],
+        ),
+        "Workload 'web'",
+        "no CAP_KILL",
+    ),
 ]
 
 

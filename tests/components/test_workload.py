@@ -262,3 +262,49 @@ def test_sidekick_container_is_pure_and_reusable() -> None:
         "vault-ca",
     }
     assert parts.app_volume_mount["readOnly"] is True
+
+
+def test_signal_hooks_share_process_namespace_uid_and_tmp(run: MockRun) -> None:
+    # full_stack's "db" secret has a HUP signal hook with a pidfile in /tmp
+    spec = pod(run)
+    assert spec["shareProcessNamespace"] is True
+    app = spec["containers"][0]
+    assert (
+        app["securityContext"]["runAsUser"]
+        == spec["initContainers"][0]["securityContext"]["runAsUser"]
+        == 65532
+    )
+    assert by_name(spec["initContainers"][0]["volumeMounts"])["tmp"]["mountPath"] == "/tmp"
+    assert by_name(app["volumeMounts"])["tmp"]["mountPath"] == "/tmp"
+
+
+def test_without_signal_hooks_nothing_is_shared() -> None:
+    def program() -> None:
+        stack = full_stack()
+        vc.Workload(
+            "plain",
+            {
+                "namespace": "team-a",
+                "image": "app:1",
+                "sidekick_image": SIDEKICK,
+                "vault_addr": VAULT_ADDR,
+                "auth": stack["user"],
+                "run_as_user": 1000,
+                "secrets": [
+                    {
+                        "name": "db",
+                        "type": "kv",
+                        "path": "kv/data/team-a/db",
+                        "on_change": {"http": {"url": "http://127.0.0.1:8080/-/reload"}},
+                    }
+                ],
+            },
+            opts=providers(),
+        )
+
+    run = run_under_mocks(program)
+    deployment = next(d for d in run.of_type("kubernetes:apps/v1:Deployment") if d.name == "plain-deployment")
+    spec = deployment.inputs["spec"]["template"]["spec"]
+    assert spec["shareProcessNamespace"] is False
+    assert spec["containers"][0]["securityContext"]["runAsUser"] == 1000
+    assert "tmp" not in by_name(spec["initContainers"][0]["volumeMounts"])
