@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -35,13 +36,14 @@ class Scenario:
         self.watchers: list[Watcher] = []
 
     def sidekick(self, name: str = "sk", *, otp_revoke: bool = False, timing: dict[str, Any] | None = None,
-                 extra: dict[str, Any] | None = None, res: list[dict[str, Any]] | None = None) -> Sidekick:
+                 extra: dict[str, Any] | None = None, res: list[dict[str, Any]] | None = None,
+                 out: pathlib.Path | None = None) -> Sidekick:
         work = self.dir / name
         work.mkdir(exist_ok=True)
         work.chmod(0o755)
         sk = Sidekick(work, self.vault.addr, self.creds.path,
                       res if res is not None else resources(self.prov, otp_revoke=otp_revoke),
-                      timing=timing, extra=extra)
+                      timing=timing, extra=extra, out=out)
         self.sidekicks.append(sk)
         return sk
 

@@ -212,9 +212,10 @@ class Sidekick:
 
     def __init__(self, workdir: pathlib.Path, vault_addr: str, creds: pathlib.Path,
                  res: list[dict[str, Any]], *, timing: dict[str, Any] | None = None,
-                 extra: dict[str, Any] | None = None, as_nobody: bool = True) -> None:
+                 extra: dict[str, Any] | None = None, as_nobody: bool = True,
+                 out: pathlib.Path | None = None) -> None:
         self.workdir = workdir
-        self.out = workdir / "out"
+        self.out = out or workdir / "out"
         self.port = free_port()
         self.config_path = workdir / "sidekick.yaml"
         self.log_path = workdir / "sidekick.log"
