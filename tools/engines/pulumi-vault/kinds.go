@@ -400,8 +400,8 @@ var kinds = map[string]*kind{
 		replaceOn: []string{"backend", "roleName"},
 		defaults:  map[string]any{"backend": "approle"},
 		create: func(c *client, in props) (props, error) {
-			k := kinds["vault:appRole/authBackendRole:AuthBackendRole"]
-			path := k.path(in)
+			k := &kind{skip: []string{"backend", "roleName", "roleId"}}
+			path := "auth/" + orDefault(in, "backend", "approle") + "/role/" + str(in, "roleName")
 			if _, err := c.post(path, k.body(in)); err != nil {
 				return nil, err
 			}
