@@ -26,8 +26,13 @@ ref="localhost/vaultconf/sidekick:$version"
 ensure_tools buildah=buildah
 mkdir -p "$IMAGE_STATE" dist
 
-# The Dockerfile's pinned extras, fetched on the host into the builder image (no network in the build).
+# What the builder stage installs from an index: the Dockerfile's pinned extras and pyproject.toml's build
+# requirements. Fetched on the host into the builder image, so the build itself needs no network.
 pins="$(sed -n 's/^ARG EXTRA_REQUIREMENTS="\(.*\)"$/\1/p' "$dockerfile")"
+py="$IMAGE_ROOT/.venv/bin/python"; [ -x "$py" ] || py=python3
+pins="$pins $("$py" -c 'import sys, tomllib
+print(" ".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"]))' "$ctx/pyproject.toml")" \
+  || die "cannot read [build-system] requires from $ctx/pyproject.toml"
 base="$(bash "$here/image-base.sh")"
 # shellcheck disable=SC2086  # pins is a word list
 builder="$(bash "$here/image-builder.sh" $pins)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the LOCAL builder image for the Dockerfile's first stage, with no registry: a minimal Debian
 # (debootstrap --variant=minbase) with python3 and pip, the same Python 3.11 as the runtime base, plus the
-# pinned wheels of the image's extra requirements (arguments, e.g. "Jinja2==3.1.6 PyYAML==6.0.2") in
+# wheels of the requirements given as arguments (the image's pinned extras and the package's build backend,
+# e.g. "Jinja2==3.1.6 PyYAML==6.0.2 setuptools>=69") in
 # /wheels with PIP_NO_INDEX=1/PIP_FIND_LINKS=/wheels, so the image build itself needs no network: the
 # wheels are fetched here by the host's pip (and its trust settings), never inside a build container.
 # Only the builder stage runs in it; nothing of it reaches the final image.
@@ -33,7 +34,7 @@ fi
 add_wheels() {
   local wheels="$IMAGE_CACHE/wheels/$(echo "$pins" | short_hash)" py="$IMAGE_ROOT/.venv/bin/python"
   [ -x "$py" ] || py=python3
-  if [ -n "$pins" ] && [ ! -f "$wheels/.complete" ]; then
+  if [ -n "${pins// /}" ] && [ ! -f "$wheels/.complete" ]; then
     log "downloading wheels: $pins"
     rm -rf "$wheels" && mkdir -p "$wheels"
     # shellcheck disable=SC2086  # pins is a word list
