@@ -127,7 +127,7 @@ class Authenticator:
                 body["secret_id"] = secret_id
         else:  # validated earlier; defensive
             raise VaultError(f"unsupported auth method {method}", 0)
-        self.client.token = ""
+        # the old token stays on the client until a new one arrives: it may still be valid
         resp = self.client.call("POST", path, body, auth=False)
         auth = resp.auth if resp else {}
         token = str(auth.get("client_token") or "")

@@ -157,6 +157,7 @@ class Sidekick:
                 self.token = renewed
                 log.info("token renewed", ttl=renewed.ttl, capped_by_max_ttl=capped)
                 if capped or not renewed.renewable:
+                    self.token_attempts = 0
                     self._schedule_token(relogin=True)
                     return True
             self.token_attempts = 0
@@ -176,9 +177,10 @@ class Sidekick:
             self.token_due = now + self._backoff(self.token_attempts, remaining)
             if self.token is not None and now >= self.token.expires:
                 self.token = None
-            log.error("Vault login failed", method=self.cfg.auth_method, error=str(exc),
+            log.error("Vault login failed" if self.token_action == LOGIN or self.token is None
+                      else "token renewal failed", method=self.cfg.auth_method, error=str(exc),
                       attempt=self.token_attempts, retry_in=round(self.token_due - now, 1))
-            return False
+            return self.token is not None  # a still-valid token keeps serving the resources
 
     def _schedule_token(self, relogin: bool) -> None:
         tok = self.token

@@ -66,6 +66,7 @@ class FakeVault:
         self.serial = 0
         self.password = "s3cret-pass"
         self.renew_refused = False
+        self.logins_fail = False
 
     # the client's interface ----------------------------------------------------------------------
     def close(self) -> None:
@@ -87,6 +88,8 @@ class FakeVault:
         if self.down:
             raise VaultError(f"{method} {path}: cannot reach Vault", 0, path)
         if path.startswith("auth/userpass/login/"):
+            if self.logins_fail:
+                raise VaultError(f"{method} {path}: HTTP 500", 500, path)
             if (body or {}).get("password") != self.password:
                 raise VaultError("invalid username or password", 400, path)
             self.serial += 1

@@ -267,3 +267,22 @@ def test_short_backdated_certificate_does_not_loop(tmp_path: pathlib.Path, clock
     assert run() == 0
     issues = len([c for c in vault.calls if c[1] == "pki/issue/web"])
     assert 9 <= issues <= 12, issues  # every ~5.7 s (2/3 of 9 s minus jitter), not every 0.5 s
+
+
+def test_failed_relogin_keeps_using_the_valid_token(tmp_path: pathlib.Path, clock: FakeClock,
+                                                   vault: FakeVault) -> None:
+    vault.token_ttl, vault.token_max_ttl = 600, 600  # not renewable beyond 600 s: re-login at ~2/3
+    vault.kv["app"] = {"a": "1"}
+    cfg = make_config(tmp_path, resource("cfg", "kv", "kv/app", update=30.0))
+    t0 = clock.now
+
+    def check(app: Sidekick) -> None:
+        vault.logins_fail = clock.now > t0 + 100  # every login after the first fails (HTTP 500)
+        if clock.now > t0 + 450:
+            vault.kv["app"] = {"a": "2"}
+
+    _, run = runner(cfg, vault, clock, t0 + 560, check)
+    assert run() == 0
+    # the refreshes went on with the first token while it was valid, despite the failing re-logins
+    assert json.loads((tmp_path / "out" / "cfg").read_text()) == {"a": "2"}
+    assert len([c for c in vault.calls if c[1].startswith("auth/userpass/login")]) > 2
