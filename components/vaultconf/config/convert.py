@@ -173,28 +173,30 @@ def convert(source: pathlib.Path) -> ConvertResult:
                 mount,
                 {"name": vault_name(mount), "mount": mount, "type": "root", "common_name": f"{mount} CA"},
             )
-            entry: dict[str, Any] = {"name": vault_name(role["name"]), "ca": vault_name(mount)}
+            role_entry: dict[str, Any] = {"name": vault_name(role["name"]), "ca": vault_name(mount)}
             domains = values.get("allowed_domains") or values.get("allowed_base_domain")
-            entry["allowed_domains"] = domains if isinstance(domains, list) else str(domains or "").split(",")
+            role_entry["allowed_domains"] = (
+                domains if isinstance(domains, list) else str(domains or "").split(",")
+            )
             for key in ("allow_subdomains", "allow_bare_domains", "ttl", "max_ttl", "key_type", "key_bits"):
                 if key in values:
-                    entry[key] = values[key]
-            pki_roles.append(entry)
+                    role_entry[key] = values[key]
+            pki_roles.append(role_entry)
             notes.append(
                 f"{path}: PKI role on mount {mount!r}; its CA was not managed by vaultconf — review "
                 f"pki.cas[{vault_name(mount)}] (or import the CA)"
             )
         elif role and (AWS_KEYS & set(values) or "aws_backend" in path.parts):
             aws_mount = aws_mount or role["mount"]
-            entry = {"name": vault_name(role["name"]), "credential_type": "iam_user"}
+            role_entry = {"name": vault_name(role["name"]), "credential_type": "iam_user"}
             policy = values.get("policy_document", values.get("policy"))
             if policy is not None:
-                entry["policy_document"] = policy
+                role_entry["policy_document"] = policy
             if values.get("arn"):
-                entry["policy_arns"] = [values["arn"]]
+                role_entry["policy_arns"] = [values["arn"]]
             if values.get("policy_arns"):
-                entry["policy_arns"] = list(values["policy_arns"])
-            aws_roles.append(entry)
+                role_entry["policy_arns"] = list(values["policy_arns"])
+            aws_roles.append(role_entry)
         elif re.match(r"^[^/]+/config/root$", write_path) and (
             "access_key" in values or "aws_backend" in path.parts
         ):

@@ -241,8 +241,8 @@ def resource_access_violations(resources: Sequence[tuple[str, Props]]) -> list[s
             "vault:kubernetes/authBackendRole:AuthBackendRole",
             "vault:appRole/authBackendRole:AuthBackendRole",
         ):
-            method = "kubernetes" if type_.startswith("vault:kubernetes") else "approle"
-            key = (method, str(prop(props, "backend") or method).strip("/"), str(prop(props, "role_name")))
+            kind = "kubernetes" if type_.startswith("vault:kubernetes") else "approle"
+            key = (kind, str(prop(props, "backend") or kind).strip("/"), str(prop(props, "role_name")))
             roles[key] = list(prop(props, "token_policies") or [])
         elif type_ == "kubernetes:core/v1:ConfigMap":
             meta = prop(props, "metadata") or {}
@@ -263,6 +263,7 @@ def resource_access_violations(resources: Sequence[tuple[str, Props]]) -> list[s
             continue  # not a vaultconf workload, or unknown during preview
         auth = config.get("auth") or {}
         method = auth.get("method")
+        identity: str
         if method == "userpass":
             secret = next(
                 (

@@ -211,11 +211,14 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                 opts(),
             )
 
+    def as_dict(keys: tuple[str, ...]) -> Callable[[list[Any]], dict[str, Any]]:
+        return lambda values: dict(zip(keys, values, strict=True))
+
     for store in cfg.kv:
         seeds = {
             s.name: pulumi.Output.all(
                 *[settings.secret(seed_config_key(store.name, s.name, k)) for k in s.keys]
-            ).apply(lambda values, keys=tuple(s.keys): dict(zip(keys, values, strict=True)))
+            ).apply(as_dict(tuple(s.keys)))
             for s in store.secrets
         }
         out.kv[store.name] = vaultconf.KvStore(
