@@ -64,8 +64,13 @@ def mount_path(value: Any, component: str, field: str) -> str:
     return _matching(value, _MOUNT, component, field, "Vault mount path", fix)
 
 
-def vault_name(value: Any, component: str, field: str) -> str:
-    """A Vault object name (user, role, policy), or ConfigError."""
-    return _matching(
-        value, _VAULT_NAME, component, field, "Vault name", 'use letters, digits, "_", ".", "@" and "-"'
-    )
+def vault_name(value: Any, component: str, field: str, *, lowercase: bool = False) -> str:
+    """A Vault object name (user, role, policy), or ConfigError. `lowercase`: Vault lowercases these names
+    (policies, userpass users), so a capital letter would show a diff on every run."""
+    fix = 'use letters, digits, "_", ".", "@" and "-"'
+    name = _matching(value, _VAULT_NAME, component, field, "Vault name", fix)
+    if lowercase and name != name.lower():
+        raise ConfigError(
+            component, field, f"{name!r} has capitals, which Vault lowercases", f"use {name.lower()!r}"
+        )
+    return name

@@ -128,7 +128,7 @@ class CertificateAuthority(Component):
             last = vault.pkisecret.SecretBackendIntermediateSetSigned(
                 self.child("set-signed"),
                 backend=mount.path,
-                certificate=signed.certificate_bundle,
+                certificate=signed.certificate,  # pem_bundle: the cert with its issuer chain
                 opts=self.opts(),
             )
             self.certificate = signed.certificate

@@ -42,7 +42,7 @@ class Policy(Component):
         self, resource_name: str, args: PolicyArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         who = start(Policy, resource_name, args, PolicyArgs)
-        policy_name = names.vault_name(args.get("name", resource_name), who, "name")
+        policy_name = names.vault_name(args.get("name", resource_name), who, "name", lowercase=True)
         if ("rules" in args) == ("hcl" in args):
             raise ConfigError(
                 who,
@@ -79,7 +79,7 @@ def policy_names(policies: Any, who: str, field: str = "policies") -> list[pulum
         if isinstance(p, Policy):
             out.append(p.name)
         elif isinstance(p, str):
-            out.append(names.vault_name(p, who, field))
+            out.append(names.vault_name(p, who, field, lowercase=True))
         elif isinstance(p, pulumi.Output):
             out.append(p)
         else:

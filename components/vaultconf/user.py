@@ -68,7 +68,7 @@ class User(Component):
         self, resource_name: str, args: UserArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         who = start(User, resource_name, args, UserArgs)
-        username = names.vault_name(args.get("username", resource_name), who, "username")
+        username = names.vault_name(args.get("username", resource_name), who, "username", lowercase=True)
         self.mount = names.mount_path(args.get("mount", "userpass"), who, "mount")
         rotation = args.get("rotation", 0)
         if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:

@@ -183,6 +183,13 @@ BAD: list[tuple[str, Callable[[], Any], str, str]] = [
         "Workload 'web'",
         "argv list",
     ),
+    (
+        "capital policy name",
+        lambda: vc.Policy("Team-A", {"rules": {"a": ["read"]}}),
+        "Policy 'Team-A'",
+        "has capitals, which Vault lowercases",
+    ),
+    ("capital username", lambda: vc.User("u", {"username": "Alice"}), "User 'u'", "use 'alice'"),
     ("root app", workload(run_as_user=0), "Workload 'web'", "non-root uid"),
     (
         "signal to another uid",
