@@ -151,3 +151,15 @@ def test_kubernetes_objects_are_named_after_the_yaml(runs: dict[str, MockRun]) -
     assert accounts == {("billing", "billing-api"), ("reports", "reports-export")}
     pod = _deployment(run)["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "billing-api"
+
+
+def test_warn_mode_builds_a_bad_config_for_the_policy_pack_to_block(tmp_path: pathlib.Path) -> None:
+    from vaultconf.config import lint
+
+    overlay = "policies:\n  - name: ops\n    rules:\n      sys/*: [update, sudo]\n"
+    root = example_with(tmp_path, overlay)
+    with pytest.raises(pulumi.RunError):
+        run_stack("dev", stack_config("dev", configDir=str(root)))
+    run = run_stack("dev", stack_config("dev", configDir=str(root), validation="warn"))
+    ops = next(r for r in run.of_type("vault:index/policy:Policy") if r.inputs["name"] == "ops")
+    assert {i.rule for i in lint.policy_resource_issues(ops.inputs)} == {"sudo", "privileged-wildcard"}
