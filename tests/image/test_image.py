@@ -221,8 +221,8 @@ def test_smoke_one_shot_writes_a_kv_secret(
     os.chown(out_dir, NONROOT, NONROOT)
     os.chmod(out_dir, 0o750)
 
-    before = snapshot(rootfs, skip=RUNTIME_MOUNTS)
     with read_only_rootfs(rootfs, ("etc/secrets", "etc/vault-sidekick")):
+        before = snapshot(rootfs, skip=RUNTIME_MOUNTS)
         proc = _run(image, ctr, [
             f"-vault={vault_dev.addr}", "-auth=/etc/vault-sidekick/login", "-output=/etc/secrets",
             "-one-shot", f"-cn=secret:{mount}/data/app:file=app.json,fmt=json,mode=0640",
