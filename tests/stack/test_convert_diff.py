@@ -45,9 +45,9 @@ def test_convert_round_trip(tmp_path: pathlib.Path, capsys: pytest.CaptureFixtur
     assert cfg is not None
     assert {p.name for p in cfg.policies} == {"dev-myproject-reader", "uat-myproject-writer", "ops"}
     users = {u.name: u for u in cfg.users}
-    assert users["MrWrite"].namespaces == ["dev-myproject", "uat-myproject"]
-    assert users["MrWrite"].policies == ["dev-myproject-reader", "ops", "uat-myproject-writer"]
-    assert users["MrRead"].policies == []
+    assert users["mrwrite"].namespaces == ["dev-myproject", "uat-myproject"]
+    assert users["mrwrite"].policies == ["dev-myproject-reader", "ops", "uat-myproject-writer"]
+    assert users["mrread"].policies == []
     assert [(r.name, r.ca, r.allowed_domains) for r in cfg.pki_roles] == [
         ("example-dot-com", "pki", ["example.com"])
     ]

@@ -55,6 +55,13 @@ CASES = [
         "users:\n  - name: carol\n    policies: [billing-reader]\n    namespaces: [billing-ns]\n",
     ),
     (
+        "schema-lowercase-vault-names",
+        "users:\n  - name: Carol\n    policies: [billing-reader]\n",
+        2,
+        "'Carol' has the wrong form",
+        "users:\n  - name: carol\n    policies: [billing-reader]\n",
+    ),
+    (
         "schema-enum",
         "workloads:\n  - name: billing-api\n    kind: StatefulSet\n",
         3,

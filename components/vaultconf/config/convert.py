@@ -41,7 +41,8 @@ def k8s_namespace(old: str) -> str:
 
 
 def vault_name(old: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", old).strip("-.") or "unnamed"
+    """Lowercase, as Vault stores user and policy names (a capital would show a diff on every run)."""
+    return re.sub(r"[^a-z0-9_.-]+", "-", old.lower()).strip("-.") or "unnamed"
 
 
 @dataclasses.dataclass

@@ -11,7 +11,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from .findings import Finding, field_path
-from .schema_def import DNS_LABEL, DNS_SUBDOMAIN, MOUNT_PATTERN, NAME_PATTERN, TTL_PATTERN
+from .schema_def import DNS_LABEL, DNS_SUBDOMAIN, LOWER_NAME, MOUNT_PATTERN, NAME_PATTERN, TTL_PATTERN
 from .tree import locate
 
 PATTERN_HINTS = {
@@ -19,6 +19,7 @@ PATTERN_HINTS = {
     DNS_SUBDOMAIN: "use lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
     MOUNT_PATTERN: "use letters, digits, '_', '.', '-' with '/' between segments, e.g. pki-int",
     NAME_PATTERN: "use letters, digits, '_', '.', '-' (at most 63), starting alphanumeric",
+    LOWER_NAME: "use lowercase letters, digits, '_', '.', '@', '-' (Vault lowercases user and policy names)",
     TTL_PATTERN: "write whole seconds or a duration such as 90s, 30m, 72h, 1h30m, 2d",
 }
 

@@ -15,6 +15,8 @@ SCHEMA_PATH = pathlib.Path(__file__).resolve().parent.parent / "schema" / "vault
 
 TTL_PATTERN = r"^([0-9]+|([0-9]+[smhdSMHD])+)$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+# Vault lowercases policy names and userpass usernames: a capital would show a diff on every run
+LOWER_NAME = r"^[a-z0-9][a-z0-9_.@-]{0,62}$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 MOUNT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)*$"
@@ -69,7 +71,7 @@ def named_list(description: str, ref: str) -> dict[str, Any]:
 
 
 POLICY_NAMES = strings(
-    "Names of ACL policies (declared under `policies`, or Vault's built-in `default`).", NAME_PATTERN
+    "Names of ACL policies (declared under `policies`, or Vault's built-in `default`).", LOWER_NAME
 )
 
 CAPABILITY_LIST = _s(
@@ -108,7 +110,7 @@ RULE = {
 POLICY = obj(
     "An ACL policy, from structured `rules` or raw `hcl`.",
     {
-        "name": name("Policy name in Vault."),
+        "name": name("Policy name in Vault (lowercase: Vault lowercases it).", LOWER_NAME),
         "description": _s("string", "Free text for humans."),
         "rules": _s(
             "object",
@@ -133,7 +135,7 @@ POLICY = obj(
 USER = obj(
     "A userpass user whose password Pulumi generates; its credentials Secret is emitted in each namespace.",
     {
-        "name": name("Username."),
+        "name": name("Username (lowercase: Vault lowercases it).", LOWER_NAME),
         "description": _s("string", "Free text for humans."),
         "policies": POLICY_NAMES,
         "namespaces": strings("Kubernetes namespaces that receive the credentials Secret.", DNS_LABEL),
@@ -348,7 +350,8 @@ IDENTITY = obj(
     "How the workload's sidekick logs in to Vault: exactly one of user, kubernetes_role, approle.",
     {
         "user": name(
-            "A userpass user (under users) whose credentials Secret is in the workload's namespace."
+            "A userpass user (under users) whose credentials Secret is in the workload's namespace.",
+            LOWER_NAME,
         ),
         "kubernetes_role": name(
             "A kubernetes auth role bound to the workload's service account and namespace."
