@@ -137,6 +137,10 @@ def _client(args: argparse.Namespace) -> Any:
 def cmd_unmanaged(args: argparse.Namespace, out: TextIO) -> int:
     from vaultconf.config.live import find_unmanaged, purge
 
+    if args.purge and not args.stack:
+        raise UsageError(
+            "--purge needs --stack: base alone lacks the stack's own objects, which would be deleted"
+        )
     config_dir = _config_dir(args)
     result = validate(config_dir, args.stack)
     if result.config is None or result.errors:

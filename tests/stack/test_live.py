@@ -196,6 +196,8 @@ def test_purge_needs_confirmation_then_deletes_inner_objects_first(
         "dev",
         "--purge",
     )
+    code, _ = run_cli(*[a for a in args if a not in ("--stack", "dev")])
+    assert code == 2 and "--purge needs --stack" in capsys.readouterr().err
     code, _ = run_cli(*args)  # stdin is not a terminal under pytest
     assert code == 2 and "needs confirmation" in capsys.readouterr().err
     assert fake_vault.state["deleted"] == []
