@@ -73,3 +73,12 @@ def require_instance(args: Any, key: str, cls: type[T], who: str) -> T:
             who, key, f"{value!r} is not a {cls.__name__}", f"pass the {cls.__name__} component"
         )
     return value
+
+
+def count(value: Any, who: str, field: str, minimum: int = 0) -> int:
+    """A whole number >= minimum (counters, versions, replicas), or one clear error."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(
+            who, field, f"{value!r} is not a whole number >= {minimum}", f"use an integer >= {minimum}"
+        )
+    return value

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, label, start
+from vaultconf._base import Component, count, label, start
 from vaultconf._k8s import opaque_secret
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth, binding, input_list, token_settings
@@ -70,11 +70,7 @@ class AppRole(Component):
             secret_name = names.dns_subdomain(
                 spec.get("secret_name", names.k8s_name("approle", role)), who, f"{field}.secret_name"
             )
-            rotation = spec.get("rotation", 0)
-            if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
-                raise ConfigError(
-                    who, f"{field}.rotation", f"{rotation!r} is not a counter", "use an integer >= 0"
-                )
+            rotation = count(spec.get("rotation", 0), who, f"{field}.rotation")
             secret_ttl = optional_ttl(spec.get("secret_id_ttl"), who, f"{field}.secret_id_ttl")
             prepared[role] = (settings, namespaces, secret_name, rotation, secret_ttl)
             self._bindings[role] = (namespaces, secret_name, rules)

@@ -10,8 +10,7 @@ import pulumi
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, start
-from vaultconf.errors import ConfigError
+from vaultconf._base import Component, count, start
 from vaultconf.ttl import optional_ttl
 
 
@@ -43,9 +42,7 @@ class KvStore(Component):
     ) -> None:
         who = start(KvStore, resource_name, args, KvStoreArgs)
         self.path = names.mount_path(args.get("path", resource_name), who, "path")
-        max_versions = args.get("max_versions", 10)
-        if isinstance(max_versions, bool) or not isinstance(max_versions, int) or max_versions < 0:
-            raise ConfigError(who, "max_versions", f"{max_versions!r} is not a count", "use an integer >= 0")
+        max_versions = count(args.get("max_versions", 10), who, "max_versions")
         delete_after = optional_ttl(args.get("delete_version_after"), who, "delete_version_after")
         secrets = dict(args.get("secrets", {}))
         for key in secrets:

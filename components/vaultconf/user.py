@@ -10,7 +10,7 @@ import pulumi_random as random
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, start
+from vaultconf._base import Component, count, start
 from vaultconf._k8s import canonical_json, opaque_secret
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth
@@ -70,9 +70,7 @@ class User(Component):
         who = start(User, resource_name, args, UserArgs)
         username = names.vault_name(args.get("username", resource_name), who, "username", lowercase=True)
         self.mount = names.mount_path(args.get("mount", "userpass"), who, "mount")
-        rotation = args.get("rotation", 0)
-        if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
-            raise ConfigError(who, "rotation", f"{rotation!r} is not a counter", "use an integer >= 0")
+        rotation = count(args.get("rotation", 0), who, "rotation")
         length = args.get("password_length", MIN_PASSWORD_LENGTH)
         if isinstance(length, bool) or not isinstance(length, int) or length < MIN_PASSWORD_LENGTH:
             raise ConfigError(

@@ -10,12 +10,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from vaultconf import names
-from vaultconf._base import Component, require, start
+from vaultconf._base import Component, count, require, start
 from vaultconf._k8s import MANAGED_BY
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth
 from vaultconf.errors import ConfigError
-from vaultconf.sidecar import SIDEKICK_UID, SidekickSecret, hardened, sidekick_container
+from vaultconf.sidecar import SIDEKICK_UID, SidekickParts, SidekickSecret, hardened, sidekick_container
 from vaultconf.user import User
 
 DEFAULT_APP_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
@@ -116,52 +116,9 @@ class Workload(Component):
         )
         self.sidekick_config = parts.one_shot_config if self.kind == "Job" else parts.config
         labels = {"app.kubernetes.io/name": self.name, **MANAGED_BY, **dict(args.get("labels", {}))}
-        run_as = args.get("run_as_user")
-        if run_as is not None and (isinstance(run_as, bool) or not isinstance(run_as, int) or run_as <= 0):
-            raise ConfigError(
-                who,
-                "run_as_user",
-                f"{run_as!r} is not a non-root uid",
-                "use a uid > 0 (the restricted Pod Security Standard forbids root)",
-            )
-        # Signal hooks: with every capability dropped the sidekick can only signal its own uid, so the app
-        # runs as that uid, shares the process namespace, and /tmp (where the pidfile lives) is shared.
-        signals = any("signal" in entry.get("on_change", {}) for entry in parts.config["resources"])
-        if signals:
-            if run_as not in (None, SIDEKICK_UID):
-                raise ConfigError(
-                    who,
-                    "run_as_user",
-                    f"the sidekick (uid {SIDEKICK_UID}, no CAP_KILL) cannot signal uid {run_as}",
-                    f"run the app as {SIDEKICK_UID}, or use an http or exec hook",
-                )
-            run_as = SIDEKICK_UID
-            for container in parts.init_containers + parts.containers:
-                container["volumeMounts"] = [*container["volumeMounts"], {"name": "tmp", "mountPath": "/tmp"}]
-        app = _app_container(args, image, parts.app_volume_mount, run_as)
-        self.pod_spec = {
-            "serviceAccountName": service_account,
-            "automountServiceAccountToken": False,
-            "securityContext": {
-                "runAsNonRoot": True,
-                "fsGroup": FS_GROUP,
-                "seccompProfile": {"type": "RuntimeDefault"},
-            },
-            "shareProcessNamespace": signals,
-            "initContainers": parts.init_containers,
-            "containers": [app, *parts.containers],
-            "volumes": [
-                *parts.volumes,
-                {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
-            ],
-        }
-        if self.kind == "Job":
-            self.pod_spec["restartPolicy"] = "Never"
-        replicas = args.get("replicas", 1)
-        backoff = args.get("backoff_limit", 3)
-        for field, value in (("replicas", replicas), ("backoff_limit", backoff)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(who, field, f"{value!r} is not a count", "use an integer >= 0")
+        self.pod_spec = _pod_spec(args, who, parts, image, service_account)
+        replicas = count(args.get("replicas", 1), who, "replicas")
+        backoff = count(args.get("backoff_limit", 3), who, "backoff_limit")
         super().__init__(resource_name, opts)
 
         meta = {"name": self.name, "namespace": self.namespace, "labels": labels}
@@ -204,6 +161,54 @@ class Workload(Component):
             )
         self.resource = workload
         self.register_outputs({"name": self.name, "namespace": self.namespace, "kind": self.kind})
+
+
+def _pod_spec(
+    args: Mapping[str, Any], who: str, parts: SidekickParts, image: Any, service_account: str
+) -> dict[str, Any]:
+    """The pod: app + sidekick, hardened for the restricted Pod Security Standard."""
+    run_as = args.get("run_as_user")
+    if run_as is not None and (isinstance(run_as, bool) or not isinstance(run_as, int) or run_as <= 0):
+        raise ConfigError(
+            who,
+            "run_as_user",
+            f"{run_as!r} is not a non-root uid",
+            "use a uid > 0 (the restricted Pod Security Standard forbids root)",
+        )
+    # Signal hooks: with every capability dropped the sidekick can only signal its own uid, so the app
+    # runs as that uid, shares the process namespace, and /tmp (where the pidfile lives) is shared.
+    signals = any("signal" in entry.get("on_change", {}) for entry in parts.config["resources"])
+    if signals:
+        if run_as not in (None, SIDEKICK_UID):
+            raise ConfigError(
+                who,
+                "run_as_user",
+                f"the sidekick (uid {SIDEKICK_UID}, no CAP_KILL) cannot signal uid {run_as}",
+                f"run the app as {SIDEKICK_UID}, or use an http or exec hook",
+            )
+        run_as = SIDEKICK_UID
+        for container in parts.init_containers + parts.containers:
+            container["volumeMounts"] = [*container["volumeMounts"], {"name": "tmp", "mountPath": "/tmp"}]
+    app = _app_container(args, image, parts.app_volume_mount, run_as)
+    pod_spec: dict[str, Any] = {
+        "serviceAccountName": service_account,
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "fsGroup": FS_GROUP,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "shareProcessNamespace": signals,
+        "initContainers": parts.init_containers,
+        "containers": [app, *parts.containers],
+        "volumes": [
+            *parts.volumes,
+            {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+        ],
+    }
+    if args.get("kind") == "Job":
+        pod_spec["restartPolicy"] = "Never"
+    return pod_spec
 
 
 def _auth(value: Any, who: str) -> SidekickAuth:
