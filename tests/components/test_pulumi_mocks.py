@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 import pulumi_random as random
 import pulumi_vault as vault
 import pytest
 
-from tests.support.pulumi_mocks import run_under_mocks
+from tests.support.pulumi_mocks import MockRun, run_under_mocks
 
 
 class Box(pulumi.ComponentResource):
@@ -58,3 +60,8 @@ def test_stack_config_is_visible() -> None:
         secret_config=("proj:hidden",),
     )
     assert run.result == "a+b"
+
+
+def test_fixture_runs_programs(pulumi_run: Callable[..., MockRun]) -> None:
+    run = pulumi_run(lambda: Box("fx"), stack="fixture")
+    assert run.one("test:index:Box").urn.startswith("urn:pulumi:fixture::vaultconf::")
