@@ -133,8 +133,8 @@ class Workspace:
     def run(self, *args: str, check: bool = True, input_text: str | None = None,
             timeout: float = DEFAULT_TIMEOUT, env: Mapping[str, str] | None = None,
             ) -> subprocess.CompletedProcess[str]:
-        """`pulumi ARGS --non-interactive` in the project dir; raises PulumiError on a non-zero exit."""
-        argv = [str(self.binary), *args, "--non-interactive"]
+        """`pulumi --non-interactive ARGS` in the project dir; raises PulumiError on a non-zero exit."""
+        argv = [str(self.binary), "--non-interactive", *args]  # a root flag: before any `--`
         child_env = self.env()
         if env:
             child_env.update(env)
