@@ -120,6 +120,7 @@ def full_stack(rotation: int = 0, **workload: Any) -> dict[str, Any]:
             "type": "kv",
             "path": kv.data_path("team-a/db"),
             "format": "env",
+            "update": "5m",
             "on_change": {"signal": {"name": "HUP", "pidfile": "/tmp/app.pid"}},
         },
         {

@@ -118,6 +118,7 @@ def test_sidekick_config_follows_the_contract(run: MockRun) -> None:
         "path": "kv/data/team-a/db",
         "format": "env",
         "mode": "0640",
+        "update": "300s",
         "on_change": {"signal": {"name": "HUP", "pidfile": "/tmp/app.pid"}},
     }
     assert resources["tls"]["path"] == "pki-int/issue/web" and resources["tls"]["mode"] == "0600"
@@ -137,6 +138,7 @@ def test_sidekick_parses_the_rendered_config(run: MockRun, tmp_path) -> None:
         cfg.validate()
         assert [r.name for r in cfg.resources] == ["db", "tls", "aws"]
         assert cfg.auth_method == "userpass" and cfg.one_shot == (file_name == "sidekick-once.json")
+        assert cfg.resources[0].update == 300 and oct(cfg.resources[0].mode) == "0o640"
 
 
 def test_config_change_rolls_the_pods() -> None:
