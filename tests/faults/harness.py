@@ -247,18 +247,18 @@ class Sidekick:
         env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
         try:
             self.proc = subprocess.Popen(
-                [str(SIDEKICK), "--config", str(self.config_path)], stdin=subprocess.DEVNULL, stdout=log,
-                stderr=log, env=env, preexec_fn=self._drop if self.as_nobody else None,
+                [*self._drop(), str(SIDEKICK), "--config", str(self.config_path)], stdin=subprocess.DEVNULL,
+                stdout=log, stderr=log, env=env,
             )
         finally:
             log.close()
         return self
 
-    @staticmethod
-    def _drop() -> None:
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+    def _drop(self) -> list[str]:
+        """argv prefix running the sidekick as uid/gid 65534 without capabilities (util-linux setpriv)."""
+        if not self.as_nobody:
+            return []
+        return ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all"]
 
     @property
     def url(self) -> str:
@@ -405,12 +405,12 @@ class Watcher(threading.Thread):
         self.samples = 0
         self.problems: list[str] = []
         self.versions: dict[pathlib.Path, list[bytes]] = {p: [] for p in files}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.sample()
-            self._stop.wait(self.period)
+            self._halt.wait(self.period)
 
     def sample(self) -> None:
         for path, kind in self.files.items():
@@ -438,7 +438,7 @@ class Watcher(threading.Thread):
         return max(0, len(self.versions[path]) - 1)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(5)
 
     def assert_clean(self) -> None:
