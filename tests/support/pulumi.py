@@ -216,12 +216,24 @@ class Workspace:
 
 
 def _parse_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """`preview --json` prints one document; `up --json` prints a stream of engine events, one per line:
+    that becomes {"changeSummary": <the summary event's resourceChanges>, "events": [...]}."""
     text = result.stdout.strip()
+    if not text:
+        return {}
     try:
-        return dict(json.loads(text)) if text else {}
-    except json.JSONDecodeError as err:
-        raise PulumiError(f"pulumi printed no JSON ({err}); output:\n{text[-2000:]}\n{result.stderr[-2000:]}",
-                          result) from err
+        return dict(json.loads(text))
+    except json.JSONDecodeError:
+        pass
+    events = []
+    for line in text.splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as err:
+            raise PulumiError(f"pulumi printed something that is not JSON ({err}): {line[:500]}",
+                              result) from err
+    summary = next((e["summaryEvent"] for e in events if "summaryEvent" in e), {})
+    return {"changeSummary": summary.get("resourceChanges") or {}, "events": events}
 
 
 def change_summary(result: Mapping[str, Any]) -> dict[str, int]:

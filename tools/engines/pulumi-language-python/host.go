@@ -199,7 +199,11 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	args = append(args, program)
 	args = append(args, req.GetArgs()...)
 
-	config, err := json.Marshal(req.GetConfig())
+	cfg := req.GetConfig()
+	if cfg == nil {
+		cfg = map[string]string{} // the SDK expects a JSON object, never null
+	}
+	config, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
