@@ -15,6 +15,7 @@ the audit log attributes every request (policy names and mount points are not HM
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import pathlib
@@ -164,7 +165,7 @@ def _count_requests(audit: pathlib.Path, start: float, end: float) -> dict[str, 
     for entry in read_audit(audit, "request"):
         ts = entry.get("time", "")
         try:
-            t = time.mktime(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+            t = calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S"))
         except ValueError:
             continue
         if not start <= t < end:
