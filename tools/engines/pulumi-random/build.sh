@@ -26,7 +26,8 @@ trap 'rm -rf "$work"' EXIT
 [ -s cmd/pulumi-resource-random/schema.json ] || echo '{}' > cmd/pulumi-resource-random/schema.json
 echo "pulumi-resource-random: building the schema generator (cold build: many minutes)"
 go build -trimpath -ldflags "$ldflags" -o "$work/pulumi-tfgen-random" ./cmd/pulumi-tfgen-random
-PULUMI_SKIP_MISSING_MAPPING_ERROR=true PULUMI_SKIP_EXTRA_MAPPING_ERROR=true \
+# PULUMI_CONVERT=false: doc examples stay as written (converting them needs the CLI and a converter plugin).
+PULUMI_CONVERT=false PULUMI_SKIP_MISSING_MAPPING_ERROR=true PULUMI_SKIP_EXTRA_MAPPING_ERROR=true \
   "$work/pulumi-tfgen-random" schema --out "$work/schema"
 cp "$work/schema/schema.json" cmd/pulumi-resource-random/schema.json
 cp "$work/schema/bridge-metadata.json" provider/bridge-metadata.json
