@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 from .errors import VaultError
 
@@ -40,9 +41,18 @@ def _nl(text: str) -> str:
 
 
 def _yaml(data: dict[str, Any]) -> bytes:
-    import yaml  # lazy: only when a yaml output is configured
+    """YAML without PyYAML (~1 MiB RSS): one `key: value` line per key, each scalar a JSON
+    double-quoted string or literal, nested values in JSON flow style; JSON's escapes are valid YAML."""
+    lines = []
+    for key in sorted(data):
+        text = json.dumps(data[key], ensure_ascii=False, sort_keys=True)
+        lines.append(f"{json.dumps(str(key), ensure_ascii=False)}: {text}\n")
+    # characters YAML forbids raw, or reads as line breaks, go as \u escapes (they occur only in strings)
+    out = _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", "".join(lines))
+    return out.encode() if lines else b"{}\n"
 
-    return yaml.safe_dump(data, default_flow_style=False, sort_keys=True, allow_unicode=True).encode()
+
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff\u2028\u2029]")
 
 
 def _env_quote(value: str) -> str:

@@ -7,6 +7,8 @@ import json
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from sidekick.config import Resource
 from sidekick.errors import VaultError
 from sidekick.formats import render
@@ -81,3 +83,17 @@ def test_template_combines_secrets_sandboxed() -> None:
     missing = res("template", template="{{ secrets['nope'].x }}")
     with pytest.raises(VaultError, match="template error: UndefinedError"):
         render(missing, DATA, {})
+
+
+@given(st.dictionaries(st.text(min_size=1), st.one_of(
+    st.text(), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False),
+    st.lists(st.text(), max_size=3), st.dictionaries(st.text(), st.text(), max_size=3))))
+def test_yaml_without_pyyaml_round_trips(data: dict[str, object]) -> None:
+    [(_, content)] = render(res("yaml"), data)
+    assert yaml.safe_load(content.decode()) == data
+
+
+def test_yaml_pem_and_awkward_strings() -> None:
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    data = {"certificate": pem, "yes": "no", "n": "0123", "colon": "a: b", "hash": "#x", "uni": "é\u2028"}
+    assert yaml.safe_load(one("yaml", data)) == data
