@@ -1,6 +1,9 @@
 // Builds the real Vault server (`.engines/bin/vault`) for tests, benchmarks and the demo.
 // Vault's own go.mod replaces its api/sdk submodules with local directories; a dependency's
-// replaces are ignored, so they are pinned here to the published versions that v1.21.4 requires.
+// replaces are ignored, so they are pinned here to the published versions v1.21.4's go.mod names.
+// The in-tree sdk of v1.21.4 is not published: sdk v0.21.0 differs in one signature (ActivationFunc takes
+// a third, unused argument), so Vault itself is replaced by a copy of the v1.21.4 module that build.sh
+// makes under .engines/src (checksum-verified) with those two call sites adapted.
 module vaultconf.local/engines/vault
 
 go 1.25.3
@@ -519,6 +522,7 @@ require (
 
 replace (
 	github.com/99designs/keyring => github.com/Jeffail/keyring v1.2.3
+	github.com/hashicorp/vault => ../../../.engines/src/vault-v1.21.4
 	github.com/hashicorp/vault/api => github.com/hashicorp/vault/api v1.22.0
 	github.com/hashicorp/vault/api/auth/approle => github.com/hashicorp/vault/api/auth/approle v0.1.0
 	github.com/hashicorp/vault/api/auth/kubernetes => github.com/hashicorp/vault/api/auth/kubernetes v0.10.0
