@@ -156,6 +156,7 @@ def write_results(results: dict[str, Any], mode: str, started: str, elapsed: flo
         "",
     ]
     errors = {k: v["error"] for k, v in results.items() if isinstance(v, dict) and "error" in v}
+    errors.update({k: "not run in this invocation (--only)" for k in SECTIONS if k not in results})
     if errors:
         parts += ["## Not measured in this run", ""]
         parts += [f"* {k}: {v}" for k, v in errors.items()]
