@@ -120,13 +120,14 @@ def test_stores_secret_and_deployment_with_native_sidecar(
 def test_rejects_an_invalid_init_container_restart_policy(
     kube_apiserver: KubeAPIServer, kube_namespace: str
 ) -> None:
-    # Real validation runs: an init container may only say restartPolicy Always.
+    # Real validation runs: an unknown container restartPolicy is refused, nothing is stored.
     with pytest.raises(KubeAPIError) as err:
         kube_apiserver.create(
-            f"/apis/apps/v1/namespaces/{kube_namespace}/deployments", _deployment("bad", "Never")
+            f"/apis/apps/v1/namespaces/{kube_namespace}/deployments", _deployment("bad", "Sometimes")
         )
     assert err.value.status == 422
     assert "restartPolicy" in str(err.value)
+    assert not kube_apiserver.exists(f"/apis/apps/v1/namespaces/{kube_namespace}/deployments/bad")
 
 
 def test_token_request_is_validated_by_token_review(
