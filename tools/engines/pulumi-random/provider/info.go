@@ -5,10 +5,11 @@ package provider
 import (
 	_ "embed"
 	"os"
+	"strings"
 
 	pfbridge "github.com/pulumi/pulumi-terraform-bridge/v3/pkg/pf/tfbridge"
 	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge"
-	"github.com/pulumi/pulumi-terraform-bridge/v3/pkg/tfbridge/tokens"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/tokens"
 	"github.com/terraform-providers/terraform-provider-random/shim"
 )
 
@@ -33,7 +34,14 @@ func Info() tfbridge.ProviderInfo {
 		// Where tfgen reads the upstream docs (the module in the Go module cache; set by build.sh).
 		UpstreamRepoPath: os.Getenv("RANDOM_UPSTREAM_DIR"),
 	}
-	info.MustComputeTokens(tokens.SingleModule("random_", "index", tokens.MakeStandard("random")))
+	// pulumi-random keeps the `random_` prefix in its names: random_password → random:index/randomPassword:RandomPassword.
+	info.Resources = map[string]*tfbridge.ResourceInfo{}
+	for _, name := range []string{"bytes", "id", "integer", "password", "pet", "shuffle", "string", "uuid"} {
+		typ := "Random" + strings.ToUpper(name[:1]) + name[1:]
+		info.Resources["random_"+name] = &tfbridge.ResourceInfo{
+			Tok: tokens.Type("random:index/random" + typ[len("Random"):] + ":" + typ),
+		}
+	}
 	info.SetAutonaming(255, "-")
 	return info
 }
