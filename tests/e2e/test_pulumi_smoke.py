@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.engines import engine_path
 from tests.support.pulumi import Workspace, change_summary, write_project
 
 pytestmark = [pytest.mark.engines, pytest.mark.slow]
@@ -39,6 +40,7 @@ def test_version(pulumi_engines: dict[str, pathlib.Path]) -> None:
 def test_random_password_up_noop_rotate_destroy(
     tmp_path: pathlib.Path, pulumi_workspace: Callable[..., Workspace]
 ) -> None:
+    engine_path("pulumi-resource-random")
     ws = pulumi_workspace(write_project(tmp_path / "proj", "smoke", RANDOM_PROGRAM))
     ws.stack_init("test")
 
@@ -100,6 +102,8 @@ def _login(vault_addr: str, mount: str, password: str) -> dict[str, Any]:
 def test_vault_policy_and_userpass_user(
     tmp_path: pathlib.Path, pulumi_workspace: Callable[..., Workspace], vault_dev: Any, vault_path: Any
 ) -> None:
+    engine_path("pulumi-resource-random")
+    engine_path("pulumi-resource-vault")
     mount = vault_path("up")
     ws = pulumi_workspace(write_project(tmp_path / "proj", "vaultsmoke", VAULT_PROGRAM))
     ws.stack_init("test")

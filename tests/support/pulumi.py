@@ -30,11 +30,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 ENGINES_BIN = ROOT / ".engines" / "bin"
 PULUMI_HOME = ROOT / ".engines" / "pulumi-home"
 VENV_BIN = ROOT / ".venv" / "bin"
+# The engine itself: the CLI and the Python language host with its exec script.
+CORE_ENGINES = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
 # What `make engines` must have built for a Python Pulumi program using this project's providers.
 REQUIRED_ENGINES = (
-    "pulumi",
-    "pulumi-language-python",
-    "pulumi-language-python-exec",
+    *CORE_ENGINES,
     "pulumi-resource-random",
     "pulumi-resource-vault",
     "pulumi-resource-kubernetes",
