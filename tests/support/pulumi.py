@@ -232,7 +232,7 @@ def _parse_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
         except json.JSONDecodeError as err:
             raise PulumiError(f"pulumi printed something that is not JSON ({err}): {line[:500]}",
                               result) from err
-    summary = next((e["summaryEvent"] for e in events if "summaryEvent" in e), {})
+    summary: dict[str, Any] = next((e["summaryEvent"] for e in events if "summaryEvent" in e), {})
     return {"changeSummary": summary.get("resourceChanges") or {}, "events": events}
 
 
