@@ -137,7 +137,9 @@ def test_sidekick_delivers_a_secret_after_kubernetes_login(
         "output_dir": str(out),
         "one_shot": True,
         "listen": "",
-        "resources": [{"name": "db", "type": "kv", "path": kube_auth.secret_path, "format": "json"}],
+        "resources": [
+            {"name": "db", "type": "kv", "kv_version": 2, "path": kube_auth.secret_path, "format": "json"}
+        ],
     }
     config_file = tmp_path / "sidekick.yaml"
     config_file.write_text(yaml.safe_dump(config))
