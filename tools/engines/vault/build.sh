@@ -48,9 +48,10 @@ trap 'rm -f "$tmp"' EXIT
 export GOFLAGS=-mod=readonly  # go.sum is committed: a build never silently changes the module graph
 
 # Vault v1.21.4 was released against its unpublished in-tree sdk; the published sdk v0.21.0 gives
-# framework.Backend.ActivationFunc a third argument that no caller uses. go.mod therefore replaces
+# framework.Backend.ActivationFunc a third argument that no caller uses (and keysutil's RestorePolicy one
+# result fewer). go.mod therefore replaces
 # github.com/hashicorp/vault with a copy of the v1.21.4 module (checksum-verified against the sum below,
-# kept under .engines/src, never committed) in which the only two uses are adapted; nothing else changes.
+# kept under .engines/src, never committed) in which those call sites are adapted; nothing else changes.
 # (`go build -overlay` would be simpler but refuses files in the module cache.)
 vault_version=v1.21.4
 vault_sum="h1:KHGcdSnJtombvae1gDk+jZ50kiFngJPFDOvcCJRnU0c="
@@ -78,6 +79,10 @@ if [ ! -f "$src/.vaultconf-patched" ]; then
     's/ActivationFunc: iStore.activateDeduplication,/ActivationFunc: func(ctx context.Context, req *logical.Request, _ string) error { return iStore.activateDeduplication(ctx, req) },/'
   patch_one "$src.tmp/vault/logical_system_activation_flags.go" \
     's/b.idStoreBackend.ActivationFunc(ctx, nil)/b.idStoreBackend.ActivationFunc(ctx, nil, "")/'
+  # keysutil's RestorePolicy returns only an error in sdk v0.21.0; the key name it would return feeds
+  # nothing but an observation record, and is the requested name.
+  patch_one "$src.tmp/builtin/logical/transit/path_restore.go" \
+    's/restoredKeyName, err := b.lm.RestorePolicy(ctx, req.Storage, keyName, backupB64, force)/restoredKeyName, err := keyName, b.lm.RestorePolicy(ctx, req.Storage, keyName, backupB64, force)/'
   touch "$src.tmp/.vaultconf-patched"
   rm -rf "$src" && mv "$src.tmp" "$src"
 fi
