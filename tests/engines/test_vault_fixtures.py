@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import hvac
@@ -26,6 +27,9 @@ def test_dev_server_is_healthy_and_token_is_not_logged(vault_dev: VaultDevServer
     assert health["initialized"] is True and health["sealed"] is False
     assert vault_dev.client.is_authenticated()
     assert vault_dev.addr.startswith("http://127.0.0.1:")
+    deadline = time.monotonic() + 10  # the banner is printed just after the server turns healthy
+    while "Root Token" not in vault_dev.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
     log = vault_dev.log.read_text()
     assert "Root Token: <redacted>" in log  # the dev banner was there, and filtered
     assert vault_dev.token not in log

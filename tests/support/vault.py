@@ -316,7 +316,7 @@ def start_dev(binary: pathlib.Path | None = None, *, workdir: pathlib.Path | Non
     own = workdir is None
     wd = pathlib.Path(tempfile.mkdtemp(prefix="vault-dev-")) if workdir is None else workdir
     wd.mkdir(parents=True, exist_ok=True)
-    token = f"hvs.test-{secrets.token_urlsafe(24)}"
+    token = f"dev-{secrets.token_urlsafe(24)}"  # custom IDs may not use the hvs. prefix
     env = _server_env()
     env["VAULT_DEV_ROOT_TOKEN_ID"] = token  # never in argv: /proc/<pid>/cmdline is world-readable
     last_error = ""
