@@ -99,6 +99,7 @@ path "kv/metadata/app/*" { capabilities = ["read"] }
 path "pki/issue/app" { capabilities = ["create", "update"] }
 path "ssh/creds/otp" { capabilities = ["create", "update"] }
 path "sys/internal/ui/mounts/*" { capabilities = ["read"] }
+path "sys/leases/revoke" { capabilities = ["update"] }
 """
 
 

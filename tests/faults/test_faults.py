@@ -217,7 +217,8 @@ def test_sigterm_revokes_leases(scenario: Scenario) -> None:
     assert sk.stop(signal.SIGTERM, 30) == 0, sk.tail()
     # every OTP lease this sidekick obtained is gone: the current one revoked at shutdown, older ones
     # revoked when they were replaced (revoke: true)
-    assert _otp_leases(sc) == [], f"leases still alive after SIGTERM with revoke: {_otp_leases(sc)}"
+    left = _otp_leases(sc)
+    assert left == [], f"leases still alive after SIGTERM with revoke: {left}; log:\n{sk.tail(40)}"
     assert any(r.get("msg") == "sidekick stopped" for r in sk.log_records()), sk.tail()
     # A second run on the same volume must not adopt a revoked lease from the state file.
     sk2 = sc.sidekick("sk2", otp_revoke=True, out=sk.out).start()
