@@ -7,8 +7,9 @@ check, before anything is deployed, that a workload's identity can read the secr
   without a trailing ``*``); a leading ``/`` is ignored and ``+*`` is invalid;
 * rules for the same pattern across policies are merged: capabilities are unioned, and ``deny`` anywhere
   replaces everything with ``deny``;
-* an exact rule wins outright (for the path, then — as for a list request — the path without its trailing
-  ``/``); otherwise the longest matching prefix glob and every matching segment-wildcard rule compete and the
+* an exact rule wins outright; for a path ending in ``/`` (a list request) the path without its trailing
+  ``/`` is matched first — exact, then globs and wildcards — and the full path only if that finds nothing;
+  otherwise the longest matching prefix glob and every matching segment-wildcard rule compete and the
   most specific wins: the later first ``+``/``*``, then not-a-prefix, then fewer ``+`` segments, then the
   longer pattern, then the lexicographically greater;
 * no match, or a match that grants nothing, is ``{"deny"}`` (as ``sys/capabilities`` reports it).
@@ -286,12 +287,8 @@ def _wildcard_candidate(pattern: str, caps: frozenset[str], parts: list[str]) ->
     return _Candidate(pattern.index("+"), not is_prefix, -wildcards, len(body), body, caps)
 
 
-def _match(acl: _Acl, path: str) -> frozenset[str] | None:
-    if path in acl.exact:
-        return acl.exact[path]
-    # sys/capabilities evaluates as a list request, which also takes the exact rule minus the trailing '/'.
-    if path.endswith("/") and path[:-1] in acl.exact:
-        return acl.exact[path[:-1]]
+def _non_exact(acl: _Acl, path: str) -> frozenset[str] | None:
+    """The most specific prefix-glob or segment-wildcard rule matching `path`, if any."""
     candidates: list[_Candidate] = []
     best_prefix = max((p for p in acl.prefix if path.startswith(p)), key=len, default=None)
     if best_prefix is not None:
@@ -304,6 +301,21 @@ def _match(acl: _Acl, path: str) -> frozenset[str] | None:
         if cand is not None:
             candidates.append(cand)
     return max(candidates).caps if candidates else None
+
+
+def _match(acl: _Acl, path: str) -> frozenset[str] | None:
+    if path in acl.exact:
+        return acl.exact[path]
+    if path.endswith("/"):
+        # sys/capabilities evaluates as a list request: Vault tries the path without its trailing '/'
+        # first (exact, then globs and wildcards), and only then the full path.
+        trimmed = path[:-1]
+        if trimmed in acl.exact:
+            return acl.exact[trimmed]
+        found = _non_exact(acl, trimmed)
+        if found is not None:
+            return found
+    return _non_exact(acl, path)
 
 
 def capabilities(policies: Sequence[PolicyRules], path: str) -> frozenset[str]:
