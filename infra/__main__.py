@@ -60,6 +60,7 @@ settings = StackSettings(
     secret=config.require_secret,
     vault_ca_secret=config.get("vaultCaSecret"),
     create_namespaces=config.get_bool("createNamespaces") is not False,
+    kubernetes_ca_cert=config.get("kubernetesCaCert"),
 )
 try:
     built = build(result.config, settings, [vault_provider, k8s_provider])

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+import functools
 import pathlib
 import runpy
 from collections.abc import Mapping
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.support.pulumi_mocks import MockRun, RecordingMocks, run_under_mocks
 
@@ -19,8 +26,25 @@ SEEDED = (
 SECRETS = ("awsAccessKey", "awsSecretKey", *SEEDED)
 
 
+@functools.cache
+def cluster_ca_pem() -> str:
+    """A real self-signed CA certificate: Vault parses kubernetes_ca_cert when the config is written."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-cluster-ca")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def stack_config(stack: str, **extra: str) -> dict[str, str]:
     config = {
+        "vaultconf:kubernetesCaCert": cluster_ca_pem(),
         "vaultconf:overlay": stack,
         "vaultconf:vaultAddress": "http://127.0.0.1:8200",
         "vaultconf:podVaultAddress": "http://vault.vault.svc:8200",

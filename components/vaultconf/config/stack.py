@@ -32,6 +32,9 @@ class StackSettings:
     """Reads a required Pulumi secret by key (config.require_secret); only called for what the YAML uses."""
     vault_ca_secret: str | None = None
     create_namespaces: bool = True
+    kubernetes_ca_cert: str | None = None
+    """PEM of the cluster CA for Vault's kubernetes auth; needed when Vault runs outside the cluster (Vault
+    otherwise reads the in-pod CA file, and refuses the config when there is none)."""
 
 
 @dataclasses.dataclass
@@ -242,6 +245,8 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                 {  # type: ignore[arg-type]
                     "path": cfg.kubernetes_mount,
                     "kubernetes_host": cfg.kubernetes_host or "https://kubernetes.default.svc",
+                    "kubernetes_ca_cert": settings.kubernetes_ca_cert,
+                    "disable_local_ca_jwt": True if settings.kubernetes_ca_cert else None,
                     "roles": {
                         r.name: _clean(
                             {
