@@ -115,6 +115,7 @@ def configure(env: StackEnv, overlay: str = OVERLAY) -> dict[str, str]:
     ws.config_set("vaultconf:podVaultAddress", env.vault.addr)
     ws.config_set("vaultconf:sidekickImage", SIDEKICK_IMAGE)
     ws.config_set("vaultconf:kubeconfig", str(env.kube.kubeconfig))
+    ws.config_set("vaultconf:kubernetesCaCert", env.kube.ca_pem)
     # Fake AWS root credentials: Vault stores them without calling AWS until a credential is requested.
     ws.config_set("vaultconf:awsAccessKey", "AKIA" + secrets.token_hex(8).upper(), secret=True)
     ws.config_set("vaultconf:awsSecretKey", secrets.token_urlsafe(30), secret=True)
