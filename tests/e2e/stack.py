@@ -12,11 +12,15 @@ user, bump a rotation counter) without touching the repository, and the stack's 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
+import json
+import os
 import pathlib
 import re
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -145,6 +149,84 @@ def stack_env(workdir: pathlib.Path) -> Iterator[StackEnv]:
         vault.stop()
 
 
+# Resource types the sidekick cannot deliver here: AWS credentials need a real AWS account behind Vault.
+NEEDS_OUTSIDE_SYSTEMS = ("aws",)
+
+
+@dataclass
+class Delivery:
+    """What one sidekick run, fed from a workload's own pod spec, delivered."""
+
+    returncode: int
+    output_dir: pathlib.Path
+    files: dict[str, pathlib.Path]  # resource name → the file it wrote (for cert: the .crt)
+    skipped: list[str]  # resources left out (NEEDS_OUTSIDE_SYSTEMS)
+    log: str
+
+
+def _pod_spec(env: StackEnv, namespace: str, kind: str, name: str) -> dict[str, Any]:
+    group, collection = ("batch", "jobs") if kind == "Job" else ("apps", "deployments")
+    items = env.kube.get(f"/apis/{group}/v1/namespaces/{namespace}/{collection}").get("items") or []
+    (obj,) = [i for i in items if i["metadata"]["name"] == name or name in i["metadata"]["name"]]
+    return obj["spec"]["template"]["spec"]
+
+
+def deliver_with_sidekick(
+    env: StackEnv, namespace: str, kind: str, name: str, workdir: pathlib.Path
+) -> Delivery:
+    """Run the sidekick as a process the way the workload's pod would: its volumes (the credentials Secret,
+    the rendered ConfigMap, the shared emptyDir) are read back from the API server into local directories,
+    and the container's mount paths in its config are mapped onto them."""
+    pod = _pod_spec(env, namespace, kind, name)
+    containers = list(pod.get("initContainers") or []) + list(pod["containers"])
+    (sidekick,) = [c for c in containers if "sidekick" in c["name"]]
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    mapping: dict[str, pathlib.Path] = {}
+    for mount in sidekick.get("volumeMounts") or []:
+        volume = volumes[mount["name"]]
+        local = workdir / mount["name"]
+        local.mkdir(parents=True, exist_ok=True)
+        if "secret" in volume:
+            data = env.kube.get(f"/api/v1/namespaces/{namespace}/secrets/{volume['secret']['secretName']}")
+            files = {k: base64.b64decode(v) for k, v in (data.get("data") or {}).items()}
+        elif "configMap" in volume:
+            data = env.kube.get(f"/api/v1/namespaces/{namespace}/configmaps/{volume['configMap']['name']}")
+            files = {k: v.encode() for k, v in (data.get("data") or {}).items()}
+        else:
+            files = {}
+        items = (volume.get("secret") or volume.get("configMap") or {}).get("items")
+        for item in items or [{"key": k, "path": k} for k in files]:
+            target = local / item["path"]
+            target.write_bytes(files[item["key"]])
+            target.chmod(0o600)
+        mapping[mount["mountPath"]] = local
+    (config_dir,) = [d for m, d in mapping.items() if m.endswith("-config")]
+    config_file = config_dir / "sidekick.json"  # vaultconf.sidecar.CONFIG_FILE
+    text = config_file.read_text(encoding="utf-8")
+    for mount_path, local in sorted(mapping.items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(mount_path, str(local))
+    config = json.loads(text)
+    skipped = [r["name"] for r in config["resources"] if r["type"] in NEEDS_OUTSIDE_SYSTEMS]
+    config["resources"] = [r for r in config["resources"] if r["type"] not in NEEDS_OUTSIDE_SYSTEMS]
+    for resource in config["resources"]:
+        resource.pop("on_change", None)  # the app's reload endpoint is not running here
+    config.update(one_shot=True, listen="")
+    run_config = workdir / "sidekick.json"
+    run_config.write_text(json.dumps(config), encoding="utf-8")
+    sidekick_bin = pathlib.Path(sys.executable).parent / "sidekick"
+    proc = subprocess.run(
+        [str(sidekick_bin), "--config", str(run_config)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "VAULT_TOKEN": ""}, check=False,
+    )
+    output_dir = pathlib.Path(config["output_dir"])
+    files = {}
+    for resource in config["resources"]:
+        stem = output_dir / resource.get("file", resource["name"])
+        is_cert = resource.get("format") == "cert"
+        files[resource["name"]] = stem.with_name(stem.name + ".crt") if is_cert else stem
+    return Delivery(proc.returncode, output_dir, files, skipped, proc.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The demo: preview, up, a no-op second up, what landed in Vault and Kubernetes, then destroy."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -164,6 +246,20 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"demo: {key}: {', '.join(outputs.get(key, []))}")
             client = env.vault.new_client()
             print(f"demo: Vault policies: {sorted(client.sys.list_acl_policies()['data']['keys'])}")
+            from vaultconf.config import validate
+
+            declared = validate(env.config_dir, OVERLAY).config
+            assert declared is not None
+            for wl in declared.workloads:
+                got = deliver_with_sidekick(env, wl.namespace, wl.kind, wl.name, workdir / "pods" / wl.name)
+                status = "ok" if got.returncode == 0 else f"FAILED (exit {got.returncode})"
+                written = ", ".join(f"{n} -> {p.name}" for n, p in got.files.items() if p.exists())
+                print(f"demo: sidekick for {wl.namespace}/{wl.name}: {status}; wrote {written}")
+                if got.skipped:
+                    print(f"demo:   not delivered here (needs a real AWS account): {', '.join(got.skipped)}")
+                if got.returncode != 0:
+                    print(got.log, file=sys.stderr)
+                    return 1
             again = change_summary(env.ws.up())
             print(f"demo: second up: {again or 'no changes'}")
             env.ws.destroy()

@@ -19,7 +19,7 @@ from typing import Any
 import hvac
 import pytest
 
-from tests.e2e.stack import OVERLAY, StackEnv, configure, stack_env
+from tests.e2e.stack import OVERLAY, StackEnv, configure, deliver_with_sidekick, stack_env
 from tests.fixtures.engines import engine_path
 from tests.support.pulumi import REQUIRED_ENGINES, change_summary
 
@@ -97,6 +97,46 @@ def test_up_converges_vault_and_kubernetes(env: StackEnv) -> None:
         group = "batch" if wl.kind == "Job" else "apps"
         items = env.kube.get(f"/apis/{group}/v1/namespaces/{wl.namespace}/{collection}").get("items") or []
         assert any(re.search(re.escape(wl.name), i["metadata"]["name"]) for i in items), wl.name
+
+
+def test_sidekick_delivers_every_workload_secret(env: StackEnv, tmp_path: pathlib.Path) -> None:
+    """The sidekick, fed the workload's own Secret and rendered config, writes what the workload declares."""
+    cfg = _declared(env)
+    client = env.vault.new_client()
+    for wl in cfg.workloads:
+        got = deliver_with_sidekick(env, wl.namespace, wl.kind, wl.name, tmp_path / wl.name)
+        assert got.returncode == 0, got.log
+        declared = {s.name for s in wl.secrets}
+        assert set(got.files) | set(got.skipped) == declared
+        assert set(got.skipped) <= {s.name for s in wl.secrets if s.type == "aws"}
+        for secret in wl.secrets:
+            if secret.name in got.skipped:
+                continue
+            path = got.files[secret.name]
+            assert path.is_file(), f"{wl.name}: {secret.name} was not written ({path})"
+            mode = path.stat().st_mode & 0o777
+            assert mode & 0o007 == 0, f"{path.name} is readable by others: {oct(mode)}"
+            if secret.mode:
+                assert mode == int(secret.mode, 8), (path.name, oct(mode))
+            if secret.type == "kv" and secret.format == "json":
+                mount, _, rest = secret.path.partition("/data/")
+                stored = client.secrets.kv.v2.read_secret_version(path=rest, mount_point=mount,
+                                                                   raise_on_deleted_version=True)
+                assert json.loads(path.read_text()) == stored["data"]["data"]
+            if secret.type == "pki":
+                assert path.read_text().startswith("-----BEGIN CERTIFICATE-----")
+                assert path.with_suffix(".key").read_text().startswith("-----BEGIN")
+        for value in _all_values(got.output_dir):
+            assert value not in got.log
+
+
+def _all_values(directory: pathlib.Path) -> list[str]:
+    """Secret strings the sidekick wrote (long enough to be meaningful), to check the log never has them."""
+    found = []
+    for f in directory.rglob("*"):
+        if f.is_file() and f.suffix == ".json":
+            found += [v for v in json.loads(f.read_text()).values() if isinstance(v, str) and len(v) >= 12]
+    return found
 
 
 def test_second_up_changes_nothing(env: StackEnv) -> None:
