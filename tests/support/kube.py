@@ -48,8 +48,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from tests.support import engines
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-ENGINES_BIN = ROOT / ".engines" / "bin"
+ENGINES_BIN = engines.ENGINES_BIN
 
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 SERVICE_CIDR = "10.0.0.0/24"
@@ -82,14 +84,8 @@ class KubeAPIError(KubeError):
 
 
 def find_engine(name: str) -> pathlib.Path:
-    """Engine binary `name` from .engines/bin, then PATH; a clear error (not a skip) when missing."""
-    candidate = ENGINES_BIN / name
-    if candidate.is_file() and os.access(candidate, os.X_OK):
-        return candidate
-    found = shutil.which(name)
-    if found:
-        return pathlib.Path(found)
-    raise KubeError(f"engine '{name}' is missing: run `make engines` (it builds it into {ENGINES_BIN})")
+    """Engine binary `name` (see tests.support.engines); KubeError when missing."""
+    return engines.find_engine(name, KubeError)
 
 
 def free_port() -> int:

@@ -26,8 +26,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support import engines
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-ENGINES_BIN = ROOT / ".engines" / "bin"
+ENGINES_BIN = engines.ENGINES_BIN
 PULUMI_HOME = ROOT / ".engines" / "pulumi-home"
 VENV_BIN = ROOT / ".venv" / "bin"
 # The engine itself: the CLI and the Python language host with its exec script.
@@ -51,14 +53,8 @@ class PulumiError(RuntimeError):
 
 
 def find_engine(name: str) -> pathlib.Path:
-    """`.engines/bin/NAME`, then PATH; a clear error naming `make engines` if neither has it."""
-    candidate = ENGINES_BIN / name
-    if candidate.is_file() and os.access(candidate, os.X_OK):
-        return candidate
-    found = shutil.which(name)
-    if found:
-        return pathlib.Path(found)
-    raise PulumiError(f"engine '{name}' is missing: run `make engines` (it builds it into {ENGINES_BIN})")
+    """Engine binary `name` (see tests.support.engines); PulumiError when missing."""
+    return engines.find_engine(name, PulumiError)
 
 
 def missing_engines() -> list[str]:

@@ -38,8 +38,10 @@ from typing import Any
 
 import hvac
 
+from tests.support import engines
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-ENGINES_BIN = ROOT / ".engines" / "bin"
+ENGINES_BIN = engines.ENGINES_BIN
 REDACTED = "<redacted>"
 JSON = dict[str, Any]
 
@@ -50,17 +52,7 @@ class VaultError(RuntimeError):
 
 def find_vault() -> pathlib.Path:
     """The Vault binary: .engines/bin/vault, then `vault` or `bao` on PATH (same order as engine_path)."""
-    candidate = ENGINES_BIN / "vault"
-    if candidate.is_file() and os.access(candidate, os.X_OK):
-        return candidate
-    for name in ("vault", "bao"):
-        found = shutil.which(name)
-        if found:
-            return pathlib.Path(found)
-    raise VaultError(
-        f"engine 'vault' is missing: run `make engines` (it builds Vault into {ENGINES_BIN} from the Go "
-        "module proxy)"
-    )
+    return engines.find_engine("vault", VaultError, "bao")
 
 
 def vault_version(binary: pathlib.Path | None = None) -> str:
