@@ -267,10 +267,15 @@ class Sidekick:
         fetched = self.sources.fetch(res)
         log.redact(f"res:{res.name}", fetched.data)
         task.fetched = fetched
+        try:
+            self.write(task)
+        except OSError:
+            # Nothing new reached the disk: readiness and renewals must keep describing what is there.
+            task.fetched = old
+            raise
         task.original_ttl = fetched.ttl
         self.metrics.inc("fetches", res.name)
         self.metrics.expiry[res.name] = fetched.expires
-        self.write(task)
         task.done = True
         if self.has_templates and res.format != "template":
             for other in self.tasks:
