@@ -50,9 +50,6 @@ from cryptography.x509.oid import NameOID
 
 from tests.support import engines
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-ENGINES_BIN = engines.ENGINES_BIN
-
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 SERVICE_CIDR = "10.0.0.0/24"
 CLUSTER_NAME = "vaultconf-test"

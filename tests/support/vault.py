@@ -40,8 +40,6 @@ import hvac
 
 from tests.support import engines
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-ENGINES_BIN = engines.ENGINES_BIN
 REDACTED = "<redacted>"
 JSON = dict[str, Any]
 
