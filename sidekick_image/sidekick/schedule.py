@@ -40,6 +40,20 @@ def backoff(attempt: int, initial: float, cap: float, u: float, remaining: float
     return max(0.05, u * ceiling)
 
 
+def replace_at(now: float, end: float, original_ttl: float, buffer: float, u: float) -> float:
+    """When to fetch the replacement for a lease whose renewal was capped by max_ttl.
+
+    Nothing more can be gained by waiting, and the fetch itself (a database user, an IAM key) can take a
+    while, so at half of what is left (less up to 10% jitter), and never later than the end minus the
+    safety margin of the lease's full TTL rather than of the short remainder.
+    """
+    left = end - now
+    if left <= 0:
+        return now
+    due = now + left * 0.5 * (1.0 - 0.1 * u)
+    return max(now, min(due, end - safety_margin(max(original_ttl, left), buffer)))
+
+
 def renewal_capped(new_ttl: float, original_ttl: float) -> bool:
     """Vault granted less than the lease's usual TTL: its max_ttl is near, so a fresh secret is needed."""
     return new_ttl + 1.0 < original_ttl

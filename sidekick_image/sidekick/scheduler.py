@@ -20,7 +20,7 @@ from .hooks import HookRunner
 from .log import log
 from .metrics import Metrics
 from .outputs import clean_temp_files, write_files
-from .schedule import backoff, interval_at, refresh_at, renewal_capped, safety_margin
+from .schedule import backoff, interval_at, refresh_at, renewal_capped, replace_at, safety_margin
 from .sources import Fetched, Sources
 from .vault import VaultClient
 
@@ -299,8 +299,7 @@ class Sidekick:
         if capped or not renewable:
             # max_ttl reached: this lease ends soon; fetch a replacement before it does
             task.action = FETCH
-            task.due = refresh_at(now, fetched.expires, self.cfg.renew_fraction, task.res.jitter,
-                                  task.res.max_jitter, self.cfg.safety_buffer, self.rng())
+            task.due = replace_at(now, fetched.expires, task.original_ttl, self.cfg.safety_buffer, self.rng())
         else:
             self._schedule(task, now)
         log.info("lease renewed", resource=task.res.name, ttl=ttl, capped_by_max_ttl=capped,

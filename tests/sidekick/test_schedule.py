@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from sidekick.schedule import backoff, interval_at, refresh_at, renewal_capped, safety_margin
+from sidekick.schedule import backoff, interval_at, refresh_at, renewal_capped, replace_at, safety_margin
 
 times = st.floats(min_value=0, max_value=1e9, allow_nan=False)
 lives = st.floats(min_value=1, max_value=1e7, allow_nan=False)
@@ -61,3 +61,13 @@ def test_interval_and_capped() -> None:
     assert interval_at(100, 300, 0.1, 0.0) == 400
     assert interval_at(100, 300, 0.1, 0.5) == 385
     assert renewal_capped(100, 600) and not renewal_capped(600, 600) and not renewal_capped(599.5, 600)
+
+
+def test_replace_at_capped_lease() -> None:
+    # 1 h leases, the renewal capped 20 min short: replaced after about 10 min, not in the last moments
+    assert replace_at(0, 1200, 3600, 30, 0.0) == 600
+    assert 540 <= replace_at(0, 1200, 3600, 30, 0.999) < 600
+    # a 2 s remainder of a 6 s lease: halfway, and no later than the 6 s lease's margin (0.6 s) before the end
+    assert replace_at(12, 14, 6, 30, 0.0) == 13
+    assert replace_at(12, 12.5, 6, 30, 0.0) == 12  # less left than the margin: now
+    assert replace_at(20, 14, 6, 30, 0.5) == 20    # already over

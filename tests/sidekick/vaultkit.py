@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import pathlib
@@ -80,9 +81,14 @@ def mount_database(vault: VaultBase, path: str, pg_url: str, role: str, ttl: str
 
 
 def lease_alive(vault: VaultBase, lease_id: str) -> float:
-    """Seconds the lease has left (0 if it is gone)."""
+    """Seconds the lease has left, from its expire_time (the lookup's `ttl` is whole seconds, so it reads 0
+    during a live lease's last second); -1 if Vault no longer knows it."""
     status = vault.request("PUT", "sys/leases/lookup", {"lease_id": lease_id}, ok=(200, 204, 400))
-    return float((status.get("data") or {}).get("ttl") or 0)
+    data = status.get("data") or {}
+    if not data.get("expire_time"):
+        return -1.0
+    expires = datetime.datetime.fromisoformat(str(data["expire_time"]))
+    return (expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
 
 
 def clean_env(**extra: str) -> dict[str, str]:
