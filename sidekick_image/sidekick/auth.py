@@ -1,5 +1,6 @@
 """Logging in to Vault. Credentials are read from disk at every login, so a rotated password (a
-Kubernetes Secret updated through its symlink swap) is picked up by the next login."""
+Kubernetes Secret updated through its symlink swap) is picked up by the next login, and the scheduler asks
+`credentials_changed()` on every wake-up so that login happens as soon as the file changes."""
 
 from __future__ import annotations
 
@@ -39,6 +40,16 @@ def _read_text(path: str, what: str) -> str:
         raise VaultError(f"cannot read the {what} {path}: {exc.strerror}", 0, path) from None
 
 
+def _identity(path: str) -> tuple[int, int, int, int] | None:
+    """Which file a path holds now, without reading it: kubelet swaps a Secret's files by symlink, so a
+    rotation gives a new inode; an in-place rewrite changes size or mtime."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _ci(data: dict[str, Any], *keys: str) -> str:
     lowered = {str(k).lower(): v for k, v in data.items()}
     for key in keys:
@@ -54,10 +65,22 @@ class Authenticator:
         self.client = client
         self.clock = clock
         self.logins = 0
+        self._seen: tuple[int, int, int, int] | None = None  # the credentials file as last read or noticed
+
+    def credentials_changed(self) -> bool:
+        """True once per change of the credentials file since the last login read it."""
+        if not self.cfg.auth_file or self._seen is None:
+            return False
+        now = _identity(self.cfg.auth_file)
+        if now is None or now == self._seen:
+            return False
+        self._seen = now
+        return True
 
     def _auth_file(self) -> dict[str, Any]:
         if not self.cfg.auth_file:
             return {}
+        self._seen = _identity(self.cfg.auth_file)
         text = _read_text(self.cfg.auth_file, "credentials file")
         try:
             data = parse_structured(text, self.cfg.auth_file, "credentials file")

@@ -370,6 +370,11 @@ class Sidekick:
             self.refresh_event.clear()
             for task in self.tasks:
                 task.due = min(task.due, self.clock())
+        if self.token is not None and self.auth.credentials_changed():
+            # a rotated password: prove it works now rather than at the next scheduled login; the old
+            # token is kept (its leases are on disk) and serves on if the new credentials fail
+            log.info("credentials file changed; logging in again", file=self.cfg.auth_file)
+            self.token_action, self.token_due, self.token_attempts = LOGIN, self.clock(), 0
         if not self.ensure_token():
             return self.token_due
         changed = False
@@ -414,8 +419,9 @@ class Sidekick:
                         log.error("one-shot: giving up, cannot log in to Vault",
                                   attempts=self.token_attempts)
                         return 1
-                # wake at least every 30 s: liveness heartbeat, and a clock jump never oversleeps
-                self._sleep(min(max(0.0, next_due - self.clock()), 30.0))
+                # wake at least every 10 s: liveness heartbeat, a rotated credentials file is noticed,
+                # and a clock jump never oversleeps
+                self._sleep(min(max(0.0, next_due - self.clock()), 10.0))
         finally:
             self.shutdown()
         failed = [t for t in self.tasks if t.failed]

@@ -286,3 +286,44 @@ def test_failed_relogin_keeps_using_the_valid_token(tmp_path: pathlib.Path, cloc
     # the refreshes went on with the first token while it was valid, despite the failing re-logins
     assert json.loads((tmp_path / "out" / "cfg").read_text()) == {"a": "2"}
     assert len([c for c in vault.calls if c[1].startswith("auth/userpass/login")]) > 2
+
+
+def test_rotated_credentials_file_logs_in_again_at_once(tmp_path: pathlib.Path, clock: FakeClock,
+                                                        vault: FakeVault) -> None:
+    """A kubelet-style symlink swap of the credentials file: one login right away with the new password
+    (not at the next scheduled login, 40 min later), and a failing new password never drops the old token."""
+    cfg = make_config(tmp_path, resource("cfg", "kv", "kv/data/app", update=60.0))
+    vault.kv["app"] = {"a": "1"}
+    login = pathlib.Path(cfg.auth_file)
+    events: list[str] = []
+
+    def rotate(password: str) -> None:
+        new = login.with_name(f"login-{password}")
+        new.write_text(json.dumps({"username": "app", "password": password, "method": "userpass"}))
+        tmp = login.with_name("login.tmp")
+        tmp.symlink_to(new.name)
+        os.replace(tmp, login)
+
+    def check(app: Sidekick) -> None:
+        t = clock.now - start
+        if 300 <= t < 310 and "rotated" not in events:
+            events.append("rotated")
+            vault.password = "second-pass"
+            rotate("second-pass")
+        if 600 <= t < 610 and "broken" not in events:
+            events.append("broken")
+            rotate("not-the-password")  # a bad Secret: Vault still has second-pass
+        if 312 <= t < 600:
+            assert app.metrics.logins == 2, "the rotated password was not used within 10 s"
+        assert app.token is not None
+
+    start = clock.now
+    app, run = runner(cfg, vault, clock, start + 1200, check)
+    assert run() == 0
+    attempts = [c for c in vault.calls if c[1].startswith("auth/userpass/login/")]
+    # the first login, one at most 10 s after the rotation, then failed retries of the bad password only
+    assert app.metrics.logins == 2, app.metrics.logins
+    assert app.metrics.login_failures >= 2 and len(attempts) == 2 + app.metrics.login_failures
+    assert vault.valid_tokens[vault.token] > clock.now  # the second-pass token still serves
+    assert app.metrics.fetches["cfg"] >= 1 and not app.tasks[0].last_error  # KV kept being read throughout
+    assert len([c for c in vault.calls if c[1] == "kv/data/app"]) >= 18
