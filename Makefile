@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ENGINES := .engines/bin
 export PATH := $(CURDIR)/$(ENGINES):$(PATH)
 
-.PHONY: help venv engines test test-fast lint demo image bench clean
+.PHONY: help venv policy-venv engines test test-fast lint demo image bench clean
 
 help:
 	@echo "make demo    - local Vault + Pulumi backend + Kubernetes API server, stack up, sidekick delivers secrets"
@@ -25,10 +25,18 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt components/pyproject.toml 
 
 venv: $(VENV)/.stamp
 
+# The policy pack's own venv (pulumi-policy pins protobuf 5, the stack's venv has 6); PulumiPolicy.yaml names it.
+policy/venv/.stamp: policy/requirements.txt
+	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv policy/venv 2>/dev/null || python3 -m venv policy/venv
+	policy/venv/bin/pip install -q -r policy/requirements.txt
+	touch $@
+
+policy-venv: policy/venv/.stamp
+
 engines:
 	bash tools/engines/build.sh
 
-test: venv engines
+test: venv policy-venv engines
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # Unit tests only: no engines needed.
@@ -39,7 +47,7 @@ lint: venv
 	$(BIN)/ruff check components sidekick_image infra tests benchmarks policy
 	$(BIN)/mypy
 
-demo: venv engines
+demo: venv policy-venv engines
 	bash scripts/demo.sh
 
 image: venv

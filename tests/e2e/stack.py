@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +113,13 @@ def seed_keys(config_dir: pathlib.Path, overlay: str) -> list[str]:
 
 def configure(env: StackEnv, overlay: str = OVERLAY) -> dict[str, str]:
     """Create the stack and set its config; returns the seeded KV values (key → value) for later checks."""
+    # Vault runs outside this cluster, so its kubernetes auth reaches the API server at its own URL, as the
+    # operator of an external Vault writes it in the YAML (Pulumi config kubernetesCaCert carries the CA)
+    k8s_yaml = env.config_dir / "base" / "kubernetes.yaml"
+    text = k8s_yaml.read_text(encoding="utf-8")
+    if "https://kubernetes.default.svc" not in text:
+        raise RuntimeError(f"{k8s_yaml} no longer names kubernetes_host https://kubernetes.default.svc")
+    k8s_yaml.write_text(text.replace("https://kubernetes.default.svc", env.kube.url), encoding="utf-8")
     ws = env.ws
     ws.stack_init(STACK)
     ws.config_set("vaultconf:overlay", overlay)
@@ -171,60 +179,122 @@ def _pod_spec(env: StackEnv, namespace: str, kind: str, name: str) -> dict[str, 
     return obj["spec"]["template"]["spec"]
 
 
-def deliver_with_sidekick(
-    env: StackEnv, namespace: str, kind: str, name: str, workdir: pathlib.Path
-) -> Delivery:
-    """Run the sidekick as a process the way the workload's pod would: its volumes (the credentials Secret,
-    the rendered ConfigMap, the shared emptyDir) are read back from the API server into local directories,
-    and the container's mount paths in its config are mapped onto them."""
+def _project(local: pathlib.Path, files: dict[str, bytes], mode: int) -> None:
+    """Write FILES into LOCAL the way kubelet updates a Secret or ConfigMap volume: a new timestamped
+    directory, an atomic swap of the `..data` symlink to it, and per-key symlinks through `..data`."""
+    local.mkdir(parents=True, exist_ok=True)
+    version = local / f"..{time.time_ns()}"
+    version.mkdir()
+    for key, data in files.items():
+        (version / key).write_bytes(data)
+        (version / key).chmod(mode)
+    tmp = local / "..data_tmp"
+    tmp.symlink_to(version.name)
+    old = os.readlink(local / "..data") if (local / "..data").is_symlink() else None
+    os.replace(tmp, local / "..data")
+    for key in files:
+        if not (local / key).is_symlink():
+            (local / key).symlink_to(f"..data/{key}")
+    if old:
+        shutil.rmtree(local / old, ignore_errors=True)
+
+
+@dataclass
+class PodMounts:
+    """A workload's sidekick container with its volumes laid out locally as kubelet would mount them, and
+    its config with the container's mount paths mapped onto those directories."""
+
+    env: StackEnv
+    namespace: str
+    pod: dict[str, Any]
+    mapping: dict[str, pathlib.Path]  # mountPath → local directory
+    config: dict[str, Any]
+    workdir: pathlib.Path
+
+    def sync_secrets(self) -> None:
+        """Re-read every Secret/ConfigMap volume from the API server and swap it in (kubelet's sync)."""
+        (sidekick,) = [c for c in _containers(self.pod) if "sidekick" in c["name"]]
+        volumes = {v["name"]: v for v in self.pod.get("volumes") or []}
+        for mount in sidekick.get("volumeMounts") or []:
+            volume = volumes[mount["name"]]
+            source = volume.get("secret") or volume.get("configMap")
+            if source is None:
+                continue
+            base = f"/api/v1/namespaces/{self.namespace}"
+            if "secret" in volume:
+                data = self.env.kube.get(f"{base}/secrets/{source['secretName']}")
+                found = {k: base64.b64decode(v) for k, v in (data.get("data") or {}).items()}
+            else:
+                data = self.env.kube.get(f"{base}/configmaps/{source['name']}")
+                found = {k: v.encode() for k, v in (data.get("data") or {}).items()}
+            items = source.get("items") or [{"key": k, "path": k} for k in found]
+            _project(self.mapping[mount["mountPath"]], {i["path"]: found[i["key"]] for i in items},
+                     int(source.get("defaultMode", 0o644)))
+
+    def write_config(self, **overrides: Any) -> pathlib.Path:
+        config = {**self.config, **overrides}
+        path = self.workdir / "sidekick.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        return path
+
+
+def _containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(pod.get("initContainers") or []) + list(pod["containers"])
+
+
+def mount_pod(env: StackEnv, namespace: str, kind: str, name: str, workdir: pathlib.Path) -> PodMounts:
+    """The workload's pod spec read back from the API server; its sidekick's volumes (the credentials Secret,
+    the rendered ConfigMap, the shared emptyDir) made local; resources that need outside systems dropped."""
     pod = _pod_spec(env, namespace, kind, name)
-    containers = list(pod.get("initContainers") or []) + list(pod["containers"])
-    (sidekick,) = [c for c in containers if "sidekick" in c["name"]]
-    volumes = {v["name"]: v for v in pod.get("volumes") or []}
-    mapping: dict[str, pathlib.Path] = {}
-    for mount in sidekick.get("volumeMounts") or []:
-        volume = volumes[mount["name"]]
-        local = workdir / mount["name"]
+    (sidekick,) = [c for c in _containers(pod) if "sidekick" in c["name"]]
+    mapping = {m["mountPath"]: workdir / m["name"] for m in sidekick.get("volumeMounts") or []}
+    for local in mapping.values():
         local.mkdir(parents=True, exist_ok=True)
-        if "secret" in volume:
-            data = env.kube.get(f"/api/v1/namespaces/{namespace}/secrets/{volume['secret']['secretName']}")
-            files = {k: base64.b64decode(v) for k, v in (data.get("data") or {}).items()}
-        elif "configMap" in volume:
-            data = env.kube.get(f"/api/v1/namespaces/{namespace}/configmaps/{volume['configMap']['name']}")
-            files = {k: v.encode() for k, v in (data.get("data") or {}).items()}
-        else:
-            files = {}
-        items = (volume.get("secret") or volume.get("configMap") or {}).get("items")
-        for item in items or [{"key": k, "path": k} for k in files]:
-            target = local / item["path"]
-            target.write_bytes(files[item["key"]])
-            target.chmod(0o600)
-        mapping[mount["mountPath"]] = local
+    mounts = PodMounts(env, namespace, pod, mapping, {}, workdir)
+    mounts.sync_secrets()
     (config_dir,) = [d for m, d in mapping.items() if m.endswith("-config")]
-    config_file = config_dir / "sidekick.json"  # vaultconf.sidecar.CONFIG_FILE
-    text = config_file.read_text(encoding="utf-8")
+    text = (config_dir / "sidekick.json").read_text(encoding="utf-8")  # vaultconf.sidecar.CONFIG_FILE
     for mount_path, local in sorted(mapping.items(), key=lambda kv: -len(kv[0])):
         text = text.replace(mount_path, str(local))
     config = json.loads(text)
-    skipped = [r["name"] for r in config["resources"] if r["type"] in NEEDS_OUTSIDE_SYSTEMS]
     config["resources"] = [r for r in config["resources"] if r["type"] not in NEEDS_OUTSIDE_SYSTEMS]
     for resource in config["resources"]:
         resource.pop("on_change", None)  # the app's reload endpoint is not running here
-    config.update(one_shot=True, listen="")
-    run_config = workdir / "sidekick.json"
-    run_config.write_text(json.dumps(config), encoding="utf-8")
-    sidekick_bin = pathlib.Path(sys.executable).parent / "sidekick"
-    proc = subprocess.run(
-        [str(sidekick_bin), "--config", str(run_config)],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "VAULT_TOKEN": ""}, check=False,
-    )
+    mounts.config = config
+    return mounts
+
+
+def sidekick_command(config_file: pathlib.Path) -> list[str]:
+    return [str(pathlib.Path(sys.executable).parent / "sidekick"), "--config", str(config_file)]
+
+
+def output_files(config: dict[str, Any]) -> dict[str, pathlib.Path]:
+    """Resource name → the file the sidekick writes for it (for a certificate: the .crt)."""
     output_dir = pathlib.Path(config["output_dir"])
     files = {}
     for resource in config["resources"]:
         stem = output_dir / resource.get("file", resource["name"])
         is_cert = resource.get("format") == "cert"
         files[resource["name"]] = stem.with_name(stem.name + ".crt") if is_cert else stem
-    return Delivery(proc.returncode, output_dir, files, skipped, proc.stderr)
+    return files
+
+
+def deliver_with_sidekick(
+    env: StackEnv, namespace: str, kind: str, name: str, workdir: pathlib.Path, **overrides: Any
+) -> Delivery:
+    """Run the sidekick once (one-shot) as a process the way the workload's pod would (see mount_pod)."""
+    mounts = mount_pod(env, namespace, kind, name, workdir)
+    config_file = mounts.write_config(one_shot=True, listen="", **overrides)
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    proc = subprocess.run(
+        sidekick_command(config_file), capture_output=True, text=True, timeout=120,
+        env={**os.environ, "VAULT_TOKEN": ""}, check=False,
+    )
+    pod_resources = json.loads((next(d for m, d in mounts.mapping.items() if m.endswith("-config"))
+                                / "sidekick.json").read_text(encoding="utf-8"))["resources"]
+    skipped = [r["name"] for r in pod_resources if r["type"] in NEEDS_OUTSIDE_SYSTEMS]
+    return Delivery(proc.returncode, pathlib.Path(config["output_dir"]), output_files(config), skipped,
+                    proc.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,6 +309,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"demo: Vault {env.vault.addr}, Kubernetes API {env.kube.url}, state {env.ws.backend_url}")
             preview = env.ws.preview()
             print(f"demo: preview: {change_summary(preview)}")
+            guarded = env.ws.run("preview", "--policy-pack", str(ROOT / "policy"), check=False)
+            if guarded.returncode != 0:
+                print(guarded.stdout + guarded.stderr, file=sys.stderr)
+                print("demo: FAILED: the policy pack blocked the shipped config", file=sys.stderr)
+                return 1
+            print("demo: preview --policy-pack policy: no violations")
             up = env.ws.up()
             print(f"demo: up: {change_summary(up)}")
             outputs = env.ws.outputs()
