@@ -43,13 +43,27 @@ def _nl(text: str) -> str:
 def _yaml(data: dict[str, Any]) -> bytes:
     """YAML without PyYAML (~1 MiB RSS): one `key: value` line per key, each scalar a JSON
     double-quoted string or literal, nested values in JSON flow style; JSON's escapes are valid YAML."""
-    lines = []
-    for key in sorted(data):
-        text = json.dumps(data[key], ensure_ascii=False, sort_keys=True)
-        lines.append(f"{json.dumps(str(key), ensure_ascii=False)}: {text}\n")
+    lines = [f"{json.dumps(str(key), ensure_ascii=False)}: {_flow(data[key])}\n" for key in sorted(data)]
     # characters YAML forbids raw, or reads as line breaks, go as \u escapes (they occur only in strings)
     out = _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", "".join(lines))
     return out.encode() if lines else b"{}\n"
+
+
+def _flow(value: Any) -> str:
+    """One value in YAML flow style that YAML 1.1 (PyYAML) and 1.2 readers both parse back to it."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {_flow(value[k])}"
+                               for k in sorted(value)) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return ".nan" if value != value else (".inf" if value > 0 else "-.inf")
+        text = repr(value)
+        mantissa, e, exponent = text.partition("e")
+        # YAML 1.1 reads 1e-05 as a string: its floats need a dot in the mantissa
+        return f"{mantissa}.0e{exponent}" if e and "." not in mantissa else text
+    return json.dumps(value, ensure_ascii=False)
 
 
 _YAML_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff\ufffe\uffff\u2028\u2029]")

@@ -87,7 +87,8 @@ def test_template_combines_secrets_sandboxed() -> None:
 
 @given(st.dictionaries(st.text(min_size=1), st.one_of(
     st.text(), st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False),
-    st.lists(st.text(), max_size=3), st.dictionaries(st.text(), st.text(), max_size=3))))
+    st.lists(st.one_of(st.text(), st.floats(allow_nan=False)), max_size=3),
+    st.dictionaries(st.text(), st.one_of(st.text(), st.floats(allow_nan=False), st.integers()), max_size=3))))
 def test_yaml_without_pyyaml_round_trips(data: dict[str, object]) -> None:
     [(_, content)] = render(res("yaml"), data)
     assert yaml.safe_load(content.decode()) == data
