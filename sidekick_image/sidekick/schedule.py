@@ -28,16 +28,38 @@ def interval_at(now: float, interval: float, jitter: float, u: float) -> float:
     return now + interval * (1.0 - jitter * u)
 
 
-def backoff(attempt: int, initial: float, cap: float, u: float, remaining: float = float("inf")) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, initial * 2**attempt)).
+SERVING_FLOOR = 60.0  # retry ceiling while a valid secret is in place: waits of 30-60 s, ≤ 2 a minute
 
-    While a secret is still valid, the wait is also kept under a quarter of its remaining life so the
-    retries keep coming before it expires.
+
+def backoff(attempt: int, initial: float, cap: float, u: float, remaining: float = float("inf"),
+            serving: bool = False) -> float:
+    """Capped exponential backoff with equal jitter: uniform in [c/2, c), c = min(cap, initial * 2**attempt).
+
+    The jitter spreads many pods apart; its floor (half the ceiling) bounds how fast one thing can retry.
+    `serving`: a still-valid secret or token is in place, so nothing waits on this retry: the ceiling is at
+    least SERVING_FLOOR (or the cap, if smaller), i.e. at most two tries a minute from the first failure on,
+    and it is kept near a quarter of the `remaining` life so the tries keep coming before it expires; no
+    speed-up as the end nears, which would flood a Vault that is struggling. Without one (start-up, or
+    expired) the quick exponential steps apply: something is waiting for the file.
     """
     ceiling = min(cap, initial * (2.0 ** min(attempt, 32)))
-    if 0 < remaining != float("inf"):
-        ceiling = min(ceiling, max(initial, remaining / 4.0))
-    return max(0.05, u * ceiling)
+    if serving:
+        floor = min(cap, SERVING_FLOOR)
+        ceiling = max(ceiling, floor)
+        if 0 < remaining != float("inf"):
+            ceiling = min(ceiling, max(floor, remaining / 4.0))
+    return max(0.05, ceiling * (0.5 + 0.5 * u))
+
+
+def outage_level(down_for: float, initial: float) -> int:
+    """The attempt number a request failing now would have reached had it been retrying with this backoff
+    since Vault became unreachable `down_for` seconds ago (the ceilings 1, 2, 4 ... add up to 2**n - 1)."""
+    if down_for <= 0 or initial <= 0:
+        return 0
+    n = 0
+    while n < 32 and initial * (2.0 ** (n + 1) - 1) <= down_for:
+        n += 1
+    return n
 
 
 def replace_at(now: float, end: float, original_ttl: float, buffer: float, u: float) -> float:

@@ -20,7 +20,15 @@ from .hooks import HookRunner
 from .log import log
 from .metrics import Metrics
 from .outputs import clean_temp_files, write_files
-from .schedule import backoff, interval_at, refresh_at, renewal_capped, replace_at, safety_margin
+from .schedule import (
+    backoff,
+    interval_at,
+    outage_level,
+    refresh_at,
+    renewal_capped,
+    replace_at,
+    safety_margin,
+)
 from .sources import Fetched, Sources
 from .vault import VaultClient
 
@@ -77,6 +85,7 @@ class Sidekick:
         self.token_due = 0.0
         self.token_attempts = 0
         self.token_original_ttl = 0.0
+        self.down_since: float | None = None  # Vault unreachable (connection refused, 5xx, sealed) since
         self.revokes: list[tuple[float, str]] = []
         self.heartbeat = clock()
         self.has_templates = any(t.res.format == "template" for t in self.tasks)
@@ -91,8 +100,28 @@ class Sidekick:
     def retries_for(self, res: Resource) -> int:
         return res.retries or self.cfg.retries
 
-    def _backoff(self, attempts: int, remaining: float = float("inf")) -> float:
-        return backoff(attempts - 1, self.cfg.backoff_initial, self.cfg.backoff_cap, self.rng(), remaining)
+    def _backoff(self, attempts: int, remaining: float = float("inf"), serving: bool = False) -> float:
+        # During an outage, something that fails for the first time backs off as if it had been retrying
+        # since the outage began: no fresh burst of fast retries from each secret as it falls due.
+        if self.down_since is not None:
+            down_for = self.clock() - self.down_since
+            attempts = max(attempts, 1 + outage_level(down_for, self.cfg.backoff_initial))
+        return backoff(attempts - 1, self.cfg.backoff_initial, self.cfg.backoff_cap, self.rng(), remaining,
+                       serving)
+
+    def _vault_failed(self, exc: VaultError, now: float) -> None:
+        if (exc.status == 0 or exc.status >= 500) and self.down_since is None:
+            self.down_since = now
+
+    def _vault_answered(self, now: float) -> None:
+        """A request succeeded: if Vault was away, retry everything that is backing off now."""
+        if self.down_since is None:
+            return
+        self.down_since = None
+        for task in self.tasks:
+            if task.attempts and not task.failed:
+                task.due = min(task.due, now)
+        log.info("Vault is reachable again; retrying what failed")
 
     # ------------------------------------------------------------------------------------ state
     def restore(self) -> None:
@@ -158,15 +187,18 @@ class Sidekick:
                 log.info("token renewed", ttl=renewed.ttl, capped_by_max_ttl=capped)
                 if capped or not renewed.renewable:
                     self.token_attempts = 0
+                    self._vault_answered(now)
                     self._schedule_token(relogin=True)
                     return True
             self.token_attempts = 0
+            self._vault_answered(now)
             # a given token (method token) cannot be replaced by logging in: renew it whenever possible
             renew = self.token.renewable and (self.cfg.renew_token or self.cfg.auth_method == "token")
             self._schedule_token(relogin=not renew)
             return True
         except VaultError as exc:
             self.token_attempts += 1
+            self._vault_failed(exc, now)
             if self.token_action == RENEW_TOKEN and exc.status in (400, 403):
                 self.token_action = LOGIN  # the token is gone: log in again right away
                 self.token_due = now
@@ -174,7 +206,8 @@ class Sidekick:
                 return self.ensure_token() if self.token_attempts < 2 else False
             self.metrics.login_failures += 1
             remaining = self.token.expires - now if self.token else float("inf")
-            self.token_due = now + self._backoff(self.token_attempts, remaining)
+            serving = self.token is not None and remaining > 0
+            self.token_due = now + self._backoff(self.token_attempts, remaining, serving)
             if self.token is not None and now >= self.token.expires:
                 self.token = None
             log.error("Vault login failed" if self.token_action == LOGIN or self.token is None
@@ -230,9 +263,11 @@ class Sidekick:
                 self._fetch(task, now)
             task.attempts = 0
             task.last_error = ""
+            self._vault_answered(now)
             return True
         except VaultError as exc:
             task.attempts += 1
+            self._vault_failed(exc, now)
             task.last_error = str(exc)
             self.metrics.inc("failures", res.name)
             if exc.permission_denied:
@@ -243,7 +278,7 @@ class Sidekick:
                 log.warning("lease renewal refused; fetching a new secret", resource=res.name, error=str(exc))
                 return False
             remaining = task.expires - now if task.fetched else float("inf")
-            task.due = now + self._backoff(task.attempts, remaining)
+            task.due = now + self._backoff(task.attempts, remaining, serving=task.written and remaining > 0)
             if self.cfg.one_shot and task.attempts > self.retries_for(res):
                 task.failed = True
             log.error("resource refresh failed", resource=res.name, path=res.path, error=str(exc),

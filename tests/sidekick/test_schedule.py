@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from sidekick.schedule import backoff, interval_at, refresh_at, renewal_capped, replace_at, safety_margin
+from sidekick.schedule import (
+    backoff,
+    interval_at,
+    outage_level,
+    refresh_at,
+    renewal_capped,
+    replace_at,
+    safety_margin,
+)
 
 times = st.floats(min_value=0, max_value=1e9, allow_nan=False)
 lives = st.floats(min_value=1, max_value=1e7, allow_nan=False)
@@ -43,18 +51,34 @@ def test_expired_or_empty_window() -> None:
 
 
 @given(attempt=st.integers(0, 100), u=unit)
-def test_backoff_full_jitter_with_cap(attempt: int, u: float) -> None:
+def test_backoff_equal_jitter_with_cap(attempt: int, u: float) -> None:
     wait = backoff(attempt, 1.0, 300.0, u)
-    assert 0.05 <= wait <= 300.0
-    assert wait <= max(0.05, min(300.0, 2.0 ** attempt))
+    ceiling = min(300.0, 2.0 ** attempt)
+    assert max(0.05, ceiling / 2) <= wait <= max(0.05, ceiling)
 
 
 def test_backoff_grows_and_respects_remaining_life() -> None:
-    assert [backoff(a, 1, 300, 0.999) for a in (0, 1, 2, 3)] == [0.999, 1.998, 3.996, 7.992]
-    assert backoff(20, 1, 300, 0.999) == 0.999 * 300
-    assert backoff(20, 1, 300, 0.999, remaining=40) == 0.999 * 10  # a quarter of what is left
-    assert backoff(20, 1, 300, 0.999, remaining=2) == 0.999 * 1    # never below the initial step
-    assert backoff(20, 1, 300, 0.999, remaining=-5) == 0.999 * 300  # expired: plain capped backoff
+    assert [backoff(a, 1, 300, 0.0) for a in (0, 1, 2, 3)] == [0.5, 1.0, 2.0, 4.0]
+    assert [backoff(a, 1, 300, 1.0) for a in (0, 1, 2, 3)] == [1.0, 2.0, 4.0, 8.0]
+    assert backoff(20, 1, 300, 1.0) == 300 and backoff(20, 1, 300, 0.0) == 150
+    # a valid secret in place: 30-60 s from the first failure, a quarter of a long remaining life at most
+    assert backoff(0, 1, 300, 0.0, remaining=3000, serving=True) == 30
+    assert backoff(20, 1, 300, 1.0, remaining=1000, serving=True) == 250
+    # near expiry: never under the 60 s ceiling, so at most two tries a minute however close the end is
+    assert backoff(20, 1, 300, 0.0, remaining=40, serving=True) == 30
+    assert backoff(20, 1, 300, 1.0, remaining=2, serving=True) == 60
+    assert backoff(20, 1, 5, 1.0, remaining=2, serving=True) == 5  # a cap below the floor wins
+    assert backoff(20, 1, 300, 1.0, remaining=-5) == 300  # expired: plain capped backoff
+
+
+@given(attempt=st.integers(0, 100), u=unit, remaining=st.floats(0.01, 1e6))
+def test_backoff_serving_is_at_most_two_a_minute(attempt: int, u: float, remaining: float) -> None:
+    assert backoff(attempt, 1.0, 300.0, u, remaining, serving=True) >= 30.0
+
+
+def test_outage_level_matches_the_backoff_it_replaces() -> None:
+    assert [outage_level(t, 1.0) for t in (0, 0.5, 1, 2.9, 3, 7, 100, 1e9)] == [0, 0, 1, 1, 2, 3, 6, 29]
+    assert outage_level(10, 0) == 0
 
 
 def test_interval_and_capped() -> None:

@@ -88,7 +88,7 @@ def lease_alive(vault: VaultBase, lease_id: str) -> float:
     if not data.get("expire_time"):
         return -1.0
     expires = datetime.datetime.fromisoformat(str(data["expire_time"]))
-    return (expires - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    return (expires - datetime.datetime.now(datetime.UTC)).total_seconds()
 
 
 def clean_env(**extra: str) -> dict[str, str]:
