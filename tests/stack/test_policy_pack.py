@@ -117,7 +117,7 @@ def test_pack_validators_report(pack: Any, dev_resources: list[tuple[str, dict[s
 def test_pack_rules_load_without_the_component_sdks(monkeypatch: pytest.MonkeyPatch) -> None:
     """In the pack's own venv pulumi_vault & co are absent: rules.py must still load the lint module."""
     saved = {k: v for k, v in sys.modules.items() if k == "vaultconf" or k.startswith("vaultconf.")}
-    for name in ("pulumi_vault", "pulumi_kubernetes", "pulumi_random", "ruamel", "jsonschema"):
+    for name in ("pulumi_vault", "pulumi_kubernetes", "pulumi_random", "yaml", "jsonschema"):
         monkeypatch.setitem(sys.modules, name, None)  # import of these now raises ImportError
     for name in saved:
         monkeypatch.delitem(sys.modules, name)

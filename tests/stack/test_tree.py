@@ -22,6 +22,13 @@ def test_scalars_typed_as_the_safe_loader_does() -> None:
                           "g": "2026-01-01", "h": "01", "i": "x"}
 
 
+def test_yaml_1_2_core_schema_not_yaml_1_1() -> None:
+    """`no`, `on`, `017`, `1:30` are the YAML 1.1 traps (the "Norway problem"); editors read 1.2."""
+    text = "a: no\nb: on\nc: 017\nd: 1:30\ne: 0x1F\nf: -.inf\ng: 1_000\nh: !!int '7'\ni: !!bool 'true'\n"
+    assert plain(load_text(text, "f")) == {"a": "no", "b": "on", "c": 17, "d": "1:30", "e": 31,
+                                           "f": float("-inf"), "g": "1_000", "h": 7, "i": True}
+
+
 def test_merge_keys_and_anchors() -> None:
     doc = load_text("d: &d {a: 1, b: 2}\ne: &e {a: 5}\nx:\n  <<: [*e, *d]\n  b: 3\ny: *d\n", "f")
     assert plain(doc["x"]) == {"a": 5, "b": 3} and doc["x"].locate("b").line == 5

@@ -1,25 +1,69 @@
 """YAML loading that keeps where every value came from.
 
-ruamel.yaml's composer (its libyaml-based C parser: about 8x faster than the round-trip loader on a large
-config) gives a node graph in which every node has its line; we turn it into plain dicts and lists (so
-jsonschema and the merge see ordinary JSON types) that also carry those positions. Scalars are typed by
-ruamel's safe constructor, as the safe loader would.
+PyYAML's composer (on libyaml, its C parser, where installed: a large config composes ~4x faster than
+ruamel.yaml's round-trip loader reads it) gives a node graph in which every node has its line; we turn it
+into plain dicts and lists (so jsonschema and the merge see ordinary JSON types) that also carry those
+positions. Plain scalars are typed by YAML 1.2's core schema, as editors (yaml-language-server) and ruamel
+read them, not by PyYAML's YAML 1.1 rules: `no`, `on`, `017` and `1:30` stay strings or decimals.
 """
 
 from __future__ import annotations
 
 import datetime
+import math
 import pathlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .findings import UNKNOWN, Loc, UnusableInput
 
 MAX_DEPTH = 64  # deeper than any real config; stops recursion bombs from fuzzed input
 STANDARD_TAGS = "tag:yaml.org,2002:"
+STR_TAG = STANDARD_TAGS + "str"
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # pure Python where libyaml is missing
+
+
+class _Loader(_Base):
+    """The C parser and composer with YAML 1.2 core-schema implicit typing."""
+
+
+# (tag, pattern, first characters): YAML 1.2 core schema, and the `<<` merge key
+_FLOAT = r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+_CORE = [
+    ("merge", r"<<", ["<"]),
+    ("null", r"~|null|Null|NULL|", [*"~nN", ""]),
+    ("bool", r"true|True|TRUE|false|False|FALSE", list("tTfF")),
+    ("int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", list("-+0123456789")),
+    ("float", _FLOAT, list("-+.0123456789")),
+]
+_Loader.yaml_implicit_resolvers = {}
+for _name, _pattern, _first in _CORE:
+    _Loader.add_implicit_resolver(STANDARD_TAGS + _name, re.compile(f"^(?:{_pattern})$"), _first)
+
+
+def _core_scalar(tag: str, text: str) -> Any:
+    """The value of a plain or !!-tagged scalar under the core schema; ValueError if it is not one."""
+    if tag == "null":
+        if text in ("~", "null", "Null", "NULL", ""):
+            return None
+    elif tag == "bool":
+        if text in ("true", "True", "TRUE", "false", "False", "FALSE"):
+            return text[0] in "tT"
+    elif tag == "int":
+        if text.startswith(("0o", "0x")):
+            return int(text[2:], 8 if text[1] == "o" else 16)
+        return int(text, 10)
+    elif tag == "float":
+        lowered = text.lower()
+        if lowered.lstrip("+-") in (".inf", ".nan"):
+            value = math.inf if "inf" in lowered else math.nan
+            return -value if lowered.startswith("-") else value
+        return float(text)
+    raise ValueError(text)
 
 
 class LocDict(dict[str, Any]):
@@ -120,11 +164,16 @@ class _Builder:
                 seq.item_locs.append(Loc(self.file, item.start_mark.line + 1))
             return seq
         assert isinstance(node, ScalarNode)
-        tag = str(node.tag or "")
+        tag = node.tag
+        if tag == STR_TAG:
+            return node.value
         if not tag.startswith(STANDARD_TAGS):
             return str(node.value)  # an application tag (`!vault x`): its text
         try:
-            return _scalar(self.constructor.construct_object(node, deep=True))
+            kind = tag[len(STANDARD_TAGS):]
+            if kind in ("null", "bool", "int", "float"):
+                return _core_scalar(kind, node.value)
+            return _scalar(self.constructor.construct_object(node, deep=True))  # !!binary, !!timestamp
         except Exception as exc:  # a malformed !!int, !!timestamp, ...
             kind = tag[len(STANDARD_TAGS):]
             raise UnusableInput(loc, f"invalid YAML: not a valid !!{kind}",
@@ -142,12 +191,12 @@ def _plain_text(value: Any) -> str:
 
 def load_text(text: str, file: str) -> Any:
     """Parse one YAML document; any parser complaint becomes UnusableInput naming file and line."""
-    yaml = YAML(typ="safe", pure=False)
+    loader = _Loader(text)
     try:
-        node = yaml.compose(text)
+        node = loader.get_single_node()
     except RecursionError as exc:
         raise UnusableInput(Loc(file, 0), "YAML nesting too deep", "flatten the document") from exc
-    except Exception as exc:  # ruamel raises many unrelated types (scanner, parser, composer, ...)
+    except yaml.YAMLError as exc:  # scanner, parser, composer errors
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or type(exc).__name__
@@ -155,9 +204,11 @@ def load_text(text: str, file: str) -> Any:
     if node is None:
         return None
     try:
-        return _Builder(file, yaml.constructor).build(node)
+        return _Builder(file, loader).build(node)
     except RecursionError as exc:
         raise UnusableInput(Loc(file, 0), "YAML nesting too deep", "flatten the document") from exc
+    finally:
+        loader.dispose()
 
 
 def load_file(path: pathlib.Path, display: str | None = None) -> Any:
