@@ -17,7 +17,11 @@ done
 [ $fresh = 1 ] && exit 0
 cd "$here"
 export GOFLAGS=-mod=readonly CGO_ENABLED=0
-src=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)/cmd/pulumi-resource-kubernetes
+# `go list -m` names a module's directory only once it is in the module cache: download it first
+go mod download github.com/pulumi/pulumi-kubernetes/provider/v4
+src=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)
+[ -n "$src" ] || { echo "pulumi-resource-kubernetes: the provider module is not in the module cache" >&2; exit 1; }
+src=$src/cmd/pulumi-resource-kubernetes
 go run ./gen "$src" "$here" "$version"
 echo "pulumi-resource-kubernetes: building (cold build: many minutes)"
 go build -trimpath \

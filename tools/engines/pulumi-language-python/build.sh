@@ -16,7 +16,10 @@ done
 [ $fresh = 1 ] && exit 0
 cd "$here"
 export GOFLAGS=-mod=readonly CGO_ENABLED=0
+# `go list -m` names a module's directory only once it is in the module cache: download it first
+go mod download github.com/pulumi/pulumi/sdk/v3
 sdk=$(go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)
+[ -n "$sdk" ] || { echo "pulumi-language-python: the sdk module is not in the module cache" >&2; exit 1; }
 sdkversion=$(go list -m -f '{{.Version}}' github.com/pulumi/pulumi/sdk/v3)
 install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$script.tmp"
 mv -f "$script.tmp" "$script"

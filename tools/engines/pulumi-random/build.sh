@@ -18,7 +18,10 @@ export GOFLAGS=-mod=readonly CGO_ENABLED=0
 # sum.golang.org does not list this pseudo-version of the upstream provider; go.sum pins its hash instead.
 export GONOSUMDB=github.com/terraform-providers/terraform-provider-random
 export RANDOM_UPSTREAM_DIR
+# `go list -m` names a module's directory only once it is in the module cache: download it first
+go mod download github.com/terraform-providers/terraform-provider-random
 RANDOM_UPSTREAM_DIR=$(go list -m -f '{{.Dir}}' github.com/terraform-providers/terraform-provider-random)
+[ -n "$RANDOM_UPSTREAM_DIR" ] || { echo "pulumi-resource-random: the upstream provider is not in the module cache" >&2; exit 1; }
 ldflags="-s -w -X vaultconf.local/engines/pulumi-random/provider.Version=$version"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
