@@ -305,8 +305,12 @@ class Sidekick:
         try:
             self.write(task)
         except OSError:
-            # Nothing new reached the disk: readiness and renewals must keep describing what is there.
+            # Nothing new reached the disk: readiness and renewals must keep describing what is there,
+            # and the new lease (a database user, an IAM key) is handed back now instead of living out
+            # its TTL unused; each retry fetches afresh.
             task.fetched = old
+            if fetched.lease_id:
+                self.revokes.append((now, fetched.lease_id))
             raise
         task.original_ttl = fetched.ttl
         self.metrics.inc("fetches", res.name)

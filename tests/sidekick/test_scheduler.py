@@ -388,3 +388,32 @@ def test_start_up_with_vault_away_retries_quickly_at_first(tmp_path: pathlib.Pat
     attempts = [c for c in vault.calls if c[1].startswith("auth/userpass/login")]
     assert len(attempts) >= 5, attempts  # 0, ~0.75, ~2.25, ~5.25, ~11.25 s ...
     assert app.tasks[0].written
+
+
+def test_a_lease_whose_files_cannot_be_written_is_revoked(tmp_path: pathlib.Path, clock: FakeClock,
+                                                          vault: FakeVault, monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """Writes fail for a while (a full or read-only volume): each retry's fresh lease never reaches the
+    disk, so it is revoked at once rather than left alive in Vault until its TTL."""
+    import sidekick.scheduler as scheduler_module
+
+    cfg = make_config(tmp_path, resource("db", "secret", "database/creds/app", renew=False))
+    t0 = clock.now
+    real = scheduler_module.write_files
+
+    def write_files(*args: Any, **kwargs: Any) -> Any:
+        if t0 + 300 < clock.now < t0 + 900:
+            raise OSError(28, "No space left on device", str(tmp_path / "out"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(scheduler_module, "write_files", write_files)
+    app, run = runner(cfg, vault, clock, t0 + 1000, None)
+    assert run() == 0
+    fetches = [c for c in vault.calls if c[1] == "database/creds/app"]
+    revokes = [c for c in vault.calls if c[1] == "sys/leases/revoke"]
+    assert app.metrics.failures["db"] >= 2 and len(revokes) == app.metrics.failures["db"]
+    assert len(fetches) == len(revokes) + app.metrics.fetches["db"]
+    on_disk = app.tasks[0].fetched
+    assert on_disk is not None and app.tasks[0].written
+    alive = [lease for lease, (_, expiry) in vault.leases.items() if expiry > clock.now]
+    assert alive == [on_disk.lease_id], alive  # only the lease whose credentials are on disk

@@ -281,6 +281,21 @@ def test_unused_grants_are_warnings_and_strict_makes_them_findings(tmp_path: pat
     assert code == 1
 
 
+def test_revoke_without_the_revoke_grant_is_a_warning(tmp_path: pathlib.Path) -> None:
+    revoking = "workloads:\n  - name: billing-api\n    secrets:\n      - name: db\n        revoke: true\n"
+    root = example_with(tmp_path / "missing", revoking)
+    code, out = run_cli("validate", "--config-dir", str(root), "--stack", "dev")
+    assert code == 0, out
+    warning = next(ln for ln in out.splitlines() if "warning:" in ln)
+    assert f"{OVERLAY}:5" in warning and "may not update sys/leases/revoke" in warning, warning
+    assert run_cli("validate", "--config-dir", str(root), "--stack", "dev", "--strict")[0] == 1
+    grant = "policies:\n  - name: billing-reader\n    rules:\n      sys/leases/revoke: [update]\n"
+    granted = revoking + grant
+    root = example_with(tmp_path / "granted", granted)
+    code, out = run_cli("validate", "--config-dir", str(root), "--stack", "dev", "--strict")
+    assert code == 0, out  # and the grant counts as used: no unused-grant warning either
+
+
 def test_json_output(tmp_path: pathlib.Path) -> None:
     root = example_with(tmp_path, "users:\n  - name: billing-api\n    policies: [nope]\n")
     code, out = run_cli("validate", "--config-dir", str(root), "--stack", "dev", "--format", "json")

@@ -380,6 +380,9 @@ def _identity_policies(cfg: Config, kind: str, ref: str) -> list[str] | None:
     return None if holder is None else list(holder.policies)
 
 
+REVOKE_PATH = "sys/leases/revoke"
+
+
 def least_privilege(cfg: Config) -> list[Finding]:
     """Each consumed secret must be allowed by the identity's policies; unused grants are warnings."""
     out: list[Finding] = []
@@ -413,6 +416,22 @@ def least_privilege(cfg: Config) -> list[Finding]:
                         f"grant {sec.path}: [{cap}] in one of its policies, or use an identity that has it",
                     )
                 )
+            if sec.revoke:
+                # the sidekick revokes replaced leases through sys/leases/revoke, which Vault's default
+                # policy does not grant
+                needs_by_identity[ident].append(lint.Consumption(wl.name, sec.name, REVOKE_PATH, "update"))
+                if not lint.allowed(attached, REVOKE_PATH, "update"):
+                    out.append(
+                        _warn(
+                            "revoke-permission",
+                            sec,
+                            "revoke",
+                            f"revoke: true, but {wl.identity.kind} '{wl.identity.name}' may not update "
+                            f"{REVOKE_PATH}: the sidekick's revokes will be refused and the leases live out "
+                            "their TTL",
+                            f"grant {REVOKE_PATH}: [update] in one of its policies, or drop revoke",
+                        )
+                    )
     policy_objs = {p.name: p for p in cfg.policies}
     for (kind, ref), needs in needs_by_identity.items():
         for name in _identity_policies(cfg, kind, ref) or []:
