@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
+from typing import Any
 
 import jsonschema
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from vaultconf.config import schema_def
 
 from tests.stack._helpers import EXAMPLE, ROOT
@@ -41,3 +46,60 @@ def test_schema_is_shipped_as_package_data() -> None:
 
     text = resources.files("vaultconf").joinpath("schema/vaultconf.schema.json").read_text()
     assert json.loads(text)["title"] == "vaultconf desired state"
+
+
+# --- the fast verdict (fastjsonschema) never passes what jsonschema rejects --------------------------------
+
+_JUNK = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**6), st.floats(allow_nan=False),
+                  st.sampled_from(["", "bad name!", "UPPER", "x" * 300, "0s", "/lead", "a/../b", "1h"]),
+                  st.lists(st.sampled_from(["read", "sudo", "", "x"]), max_size=3),
+                  st.dictionaries(st.sampled_from(["name", "path", "rules", "bogus"]), st.text(max_size=5),
+                                  max_size=2))
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            out += _paths(value, (*prefix, index))
+    return out
+
+
+@functools.cache
+def _dev_tree() -> Any:
+    from vaultconf.config.loader import load_tree
+    from vaultconf.config.tree import plain
+
+    return plain(load_tree(EXAMPLE, "dev")[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_fast_verdict_never_accepts_what_jsonschema_rejects(data: st.DataObject) -> None:
+    from vaultconf.config import schema
+
+    tree = copy.deepcopy(_dev_tree())
+    assert schema.is_valid(tree) is True and not list(schema._validator().iter_errors(tree))
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(_paths(tree)))
+        parent = tree
+        for part in path[:-1]:
+            parent = parent[part]
+        if data.draw(st.booleans()) and isinstance(parent, dict):
+            parent[data.draw(st.sampled_from(["bogus", "name", "ttl", "policies"]))] = data.draw(_JUNK)
+        else:
+            parent[path[-1]] = data.draw(_JUNK)
+    errors = list(schema._validator().iter_errors(tree))
+    if schema.is_valid(tree):
+        assert not errors, [e.message for e in errors]
+    else:
+        # stricter only where documented: `format`, or `$` anchoring before a final newline
+        assert errors or _only_format_or_newline(tree), tree
+
+
+def _only_format_or_newline(tree: Any) -> bool:
+    text = json.dumps(tree)
+    return "\\n" in text or "://" in text or "@" in text
