@@ -4,12 +4,16 @@ flat program registering the same resources directly; scaling 1/10 → full; `va
 The stack program is infra/__main__.py, unchanged, copied next to a generated config/ directory (it reads
 the config beside itself). The flat program replays the custom resources the stack registered (same
 types, names and inputs) with bare `pulumi.CustomResource` calls: no YAML, no validation, no components.
-The ratio is what the whole vaultconf layer costs on top of Pulumi itself.
+The ratio is what the whole vaultconf layer costs on top of Pulumi itself. A second flat program makes the
+same calls through the provider SDKs' classes (`vault.Policy(...)`, `k8s.core.v1.Secret(...)`), as a
+hand-written program would: its ratio is what the layer costs over writing the resources out by hand.
 """
 
 from __future__ import annotations
 
+import importlib
 import pathlib
+import re
 import resource
 import runpy
 import shutil
@@ -58,6 +62,35 @@ def _flat(recorded: list[Recorded]) -> Callable[[], None]:
     return program
 
 
+def _sdk_class(token: str) -> Any:
+    """The provider SDK class for a type token: kubernetes:apps/v1:Deployment in pulumi_kubernetes.apps.v1,
+    vault:pkiSecret/secretBackendRole:SecretBackendRole in pulumi_vault.pkisecret, vault:index/... in
+    pulumi_vault."""
+    package, module, name = token.split(":")
+    parts = module.split("/")
+    if package == "kubernetes":
+        where = importlib.import_module(f"pulumi_kubernetes.{'.'.join(parts)}")
+    elif parts[0] == "index":
+        where = importlib.import_module(f"pulumi_{package}")
+    else:
+        where = importlib.import_module(f"pulumi_{package}.{parts[0].lower()}")
+    return getattr(where, name)
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", lambda m: "_" + m.group(1).lower(), key)
+
+
+def _flat_typed(recorded: list[Recorded]) -> Callable[[], None]:
+    customs = [r for r in recorded if r.custom and not r.type.startswith("pulumi:providers:")]
+    classes = {r.type: _sdk_class(r.type) for r in customs}
+
+    def program() -> None:
+        for i, rec in enumerate(customs):
+            classes[rec.type](f"{rec.name}-{i}", **{_snake(k): v for k, v in rec.inputs.items()})
+    return program
+
+
 def _timed(func: Callable[[], Any]) -> tuple[float, float, Any]:
     """(wall s, CPU s of this process, result)."""
     wall, cpu = time.perf_counter(), time.process_time()
@@ -92,16 +125,29 @@ def run(quick: bool) -> dict[str, Any]:
                 flat_wall.append(w)
                 flat_cpu.append(c)
                 flat_count = len(flat_run.resources)
+            typed_program = _flat_typed(run_result.resources)
+            typed_wall, typed_cpu = [], []
+            for _ in range(repeats):
+                w, c, typed_run = _timed(
+                    lambda fp=typed_program: run_under_mocks(fp, project="vaultconf", stack=STACK))  # type: ignore[misc]
+                typed_wall.append(w)
+                typed_cpu.append(c)
+                if len(typed_run.resources) != flat_count:
+                    raise RuntimeError("the typed flat program registered a different number of resources")
             out[label] = {
                 "resources": len(run_result.resources),
                 "custom_resources": sum(1 for r in run_result.resources if r.custom),
                 "flat_resources": flat_count,
                 "stack_wall": _median(stack_wall), "stack_cpu": _median(stack_cpu),
                 "flat_wall": _median(flat_wall), "flat_cpu": _median(flat_cpu),
+                "typed_wall": _median(typed_wall), "typed_cpu": _median(typed_cpu),
             }
         f, t = out["full"], out["tenth"]
         out["ratio_cpu"] = f["stack_cpu"] / f["flat_cpu"]
         out["ratio_wall"] = f["stack_wall"] / f["flat_wall"]
+        out["ratio_typed_cpu"] = f["stack_cpu"] / f["typed_cpu"]
+        out["ratio_typed_wall"] = f["stack_wall"] / f["typed_wall"]
+        out["flat_scaling_cpu"] = f["flat_cpu"] / t["flat_cpu"]
         out["scaling_cpu"] = f["stack_cpu"] / t["stack_cpu"]
         out["scaling_wall"] = f["stack_wall"] / t["stack_wall"]
         out["validate"] = _validate(full / "config", repeats)
