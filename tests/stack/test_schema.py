@@ -103,3 +103,28 @@ def test_fast_verdict_never_accepts_what_jsonschema_rejects(data: st.DataObject)
 def _only_format_or_newline(tree: Any) -> bool:
     text = json.dumps(tree)
     return "\\n" in text or "://" in text or "@" in text
+
+
+def test_fast_validator_cached_and_without_a_usable_cache(tmp_path: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from vaultconf.config import schema
+
+    tree = _dev_tree()
+    pristine = json.dumps(schema.schema(), sort_keys=True)
+    try:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        schema._fast_validator.cache_clear()
+        assert schema.is_valid(tree) is True  # compiled, and its bytecode written
+        (cached,) = (tmp_path / "cache" / "vaultconf").glob("schema-*.bin")
+        schema._fast_validator.cache_clear()
+        assert schema.is_valid(tree) is True and schema.is_valid({"users": "x"}) is False  # read back
+        cached.write_bytes(b"garbage")  # a corrupt cache is rebuilt
+        schema._fast_validator.cache_clear()
+        assert schema.is_valid(tree) is True and cached.read_bytes() != b"garbage"
+        (tmp_path / "file").write_text("")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # not a directory: compiled in memory
+        schema._fast_validator.cache_clear()
+        assert schema.is_valid(tree) is True and schema.is_valid({"users": "x"}) is False
+        assert json.dumps(schema.schema(), sort_keys=True) == pristine  # jsonschema's copy left alone
+    finally:
+        schema._fast_validator.cache_clear()

@@ -17,6 +17,7 @@ import os
 import pathlib
 import sys
 import tempfile
+import types
 from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -66,14 +67,16 @@ def _fast_validator() -> Callable[[Any], Any] | None:
         import fastjsonschema
     except ImportError:
         return None
-    definition = {**schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
-    text = json.dumps(definition, sort_keys=True)
+    text = json.dumps({**schema(), "$schema": "http://json-schema.org/draft-07/schema#"}, sort_keys=True)
+    definition = json.loads(text)  # a copy: fastjsonschema rewrites every $ref in place
     digest = hashlib.sha256(f"{fastjsonschema.VERSION}\n{sys.implementation.cache_tag}\n{text}".encode())
-    path = _cache_dir() / f"schema-{digest.hexdigest()[:16]}.{sys.implementation.cache_tag}.bin"
     namespace: dict[str, Any] = {"__name__": "vaultconf_fast_schema"}
     try:
+        path = _cache_dir() / f"schema-{digest.hexdigest()[:16]}.{sys.implementation.cache_tag}.bin"
         try:
             code = marshal.loads(path.read_bytes())
+            if not isinstance(code, types.CodeType):
+                raise ValueError("not a code object")
         except (OSError, ValueError, EOFError, TypeError):
             source = fastjsonschema.compile_to_code(definition, use_default=False)
             # the root's function comes first; its name derives from the schema's $id
@@ -82,13 +85,17 @@ def _fast_validator() -> Callable[[Any], Any] | None:
             code = compile(source, str(path), "exec")
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".schema-")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(marshal.dumps(code))
-            os.replace(tmp, path)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(marshal.dumps(code))
+                os.replace(tmp, path)
+            except OSError:
+                os.unlink(tmp)
+                raise
         exec(code, namespace)
         validate: Callable[[Any], Any] = namespace["validate"]
         return validate
-    except (OSError, KeyError, StopIteration):  # no writable cache: compile in memory
+    except (OSError, RuntimeError, KeyError, StopIteration):  # no (writable) cache: compile in memory
         compiled: Callable[[Any], Any] = fastjsonschema.compile(definition, use_default=False)
         return compiled
 
