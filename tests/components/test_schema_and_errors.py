@@ -223,48 +223,34 @@ def test_bad_input_is_one_clear_error(
     assert err.value.fix
 
 
-def test_unknown_policies_warn_instead_of_failing(caplog: pytest.LogCaptureFixture) -> None:
-    def program() -> None:
-        user = vc.User(
-            "app", {"policies": ["external-policy"], "namespaces": ["team-a"], "vault_addr": VAULT_ADDR}
-        )
-        vc.Workload(
-            "web",
-            {
-                "namespace": "team-a",
-                "image": "app:1",
-                "auth": user,
-                "sidekick_image": SIDEKICK,
-                "vault_addr": VAULT_ADDR,
-                "secrets": [{"name": "db", "type": "kv", "path": "kv/data/x"}],
-            },
-        )
+def _external_policy_user_and_web(**workload: Any) -> None:
+    """A user holding only a policy the program does not declare, and a workload reading kv/data/x."""
+    user = vc.User(
+        "app", {"policies": ["external-policy"], "namespaces": ["team-a"], "vault_addr": VAULT_ADDR}
+    )
+    vc.Workload(
+        "web",
+        {  # type: ignore[typeddict-item]
+            "namespace": "team-a",
+            "image": "app:1",
+            "auth": user,
+            "sidekick_image": SIDEKICK,
+            "vault_addr": VAULT_ADDR,
+            "secrets": [{"name": "db", "type": "kv", "path": "kv/data/x"}],
+            **workload,
+        },
+    )
 
-    run = run_under_mocks(program)
+
+def test_unknown_policies_warn_instead_of_failing(caplog: pytest.LogCaptureFixture) -> None:
+    run = run_under_mocks(_external_policy_user_and_web)
     assert run.of_type("kubernetes:apps/v1:Deployment")
     assert "cannot be checked before deploy" in caplog.text
 
 
 def test_explicit_policies_enable_the_check_for_named_policies() -> None:
-    def program() -> None:
-        user = vc.User(
-            "app", {"policies": ["external-policy"], "namespaces": ["team-a"], "vault_addr": VAULT_ADDR}
-        )
-        vc.Workload(
-            "web",
-            {
-                "namespace": "team-a",
-                "image": "app:1",
-                "auth": user,
-                "sidekick_image": SIDEKICK,
-                "vault_addr": VAULT_ADDR,
-                "policies": [{"kv/data/y": ["read"]}],
-                "secrets": [{"name": "db", "type": "kv", "path": "kv/data/x"}],
-            },
-        )
-
     with pytest.raises(vc.ConfigError, match="cannot read 'kv/data/x'"):
-        run_under_mocks(program)
+        run_under_mocks(lambda: _external_policy_user_and_web(policies=[{"kv/data/y": ["read"]}]))
 
 
 def test_secret_stays_secret_even_when_passed_plain() -> None:
