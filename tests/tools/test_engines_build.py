@@ -61,6 +61,8 @@ def test_fitting_binaries_on_path_are_linked_and_not_built(tmp_path: pathlib.Pat
     assert os.readlink(engines_bin / "vault") == str(vault)
     assert "vault 1.21.4 from PATH" in proc.stdout
     assert "below 3.274.0" in proc.stdout
+    # the closing summary says where each engine comes from (pulumi's stand-in build made no binary here)
+    assert f"vault={vault}" in proc.stdout and "pulumi=MISSING" in proc.stdout
     built = sorted(p.name.removeprefix("built-") for p in repo.glob("built-*"))
     # etcd is not installed, pulumi is too old, our own provider is always built; vault and kube are not
     assert built == ["etcd", "pulumi", "pulumi-vault"]

@@ -67,6 +67,18 @@ provides() {
   esac
 }
 
+# One line saying where each installable engine comes from, so `make test`/`make demo` say what they use.
+summarize() {
+  local entry name where=()
+  for entry in "${path_ok[@]}"; do
+    name=${entry%%:*}
+    if [ -L "$bin/$name" ]; then where+=("$name=$(readlink "$bin/$name")")
+    elif [ -x "$bin/$name" ]; then where+=("$name=built")
+    else where+=("$name=MISSING"); fi
+  done
+  echo "engines: using ${where[*]}"
+}
+
 needs_build=()
 for script in "$here"/*/build.sh; do
   engine=$(basename "$(dirname "$script")")
@@ -79,7 +91,7 @@ for script in "$here"/*/build.sh; do
   [ $all_linked = 1 ] || needs_build+=("$engine")
 done
 
-[ ${#needs_build[@]} -gt 0 ] || { echo "engines: everything comes from PATH"; exit 0; }
+[ ${#needs_build[@]} -gt 0 ] || { summarize; exit 0; }
 command -v go >/dev/null || {
   echo "engines: Go is needed to build ${needs_build[*]} (apt-get install golang-go, or put them on PATH)" >&2
   exit 1
@@ -135,4 +147,5 @@ done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 echo "engines: done in $(( $(date +%s) - start ))s"
+summarize
 exit $status
