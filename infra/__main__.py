@@ -1,6 +1,7 @@
 """The vaultconf stack: load the YAML for this stack, validate it, build it with the components.
 
-Per-stack settings live in Pulumi.<stack>.yaml (see docs/config.md); the Vault token comes from VAULT_TOKEN.
+Per-stack settings live in Pulumi.<stack>.yaml (see docs/settings.md; their one definition is
+vaultconf.config.settings); the Vault token comes from VAULT_TOKEN.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 from vaultconf.config import UnusableInput, validate
+from vaultconf.config import settings as needed
 from vaultconf.config.stack import StackSettings, build
 from vaultconf.errors import ConfigError
 
@@ -36,7 +38,15 @@ if result.config is None or (enforce and result.errors):
         f"run `vaultconf validate --stack {overlay}` for the list"
     )
 
-# 2. providers, explicit: every component gets them through opts
+# 2. every setting and secret this desired state needs, checked at once: one error lists all that are missing
+absent = needed.missing(
+    result.config,
+    lambda s: (config.get_secret(s.key) if s.secret else config.get(s.key)) is not None,
+)
+if absent:
+    raise pulumi.RunError(f"vaultconf: {needed.report(pulumi.get_stack(), absent)}")
+
+# 3. providers, explicit: every component gets them through opts
 vault_provider = vault.Provider(
     "vault",
     address=config.require("vaultAddress"),
@@ -53,7 +63,7 @@ k8s_provider = k8s.Provider(
     enable_server_side_apply=None if render_dir else True,
 )
 
-# 3. build
+# 4. build
 settings = StackSettings(
     vault_addr=config.get("podVaultAddress") or config.require("vaultAddress"),
     sidekick_image=config.require("sidekickImage"),
