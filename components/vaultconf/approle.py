@@ -1,7 +1,16 @@
-"""AppRole: an approle mount and roles, each secret_id published as a Kubernetes Secret for the sidekick."""
+"""AppRole: an approle mount and roles, each secret_id published as a Kubernetes Secret for the sidekick.
+
+secret_ids expire by default (`DEFAULT_SECRET_ID_TTL`, 30 days), so a leaked one stops working on its own.
+So that a valid one is always published, every `pulumi up` in a new third of that lifetime issues a fresh
+secret_id (the old one is destroyed) into the same Secret; kubelet updates the mounted file and the sidekick's
+next login reads it. Run `pulumi up` at least every `secret_id_ttl / 3` (10 days by default, e.g. from a
+scheduled CI job), or set `secret_id_ttl: 0` for ids that never expire and change only with `rotation`.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
@@ -15,7 +24,10 @@ from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth, binding, input_list, token_settings
 from vaultconf.errors import ConfigError
 from vaultconf.policy import Policy
-from vaultconf.ttl import optional_ttl
+from vaultconf.ttl import parse_ttl
+
+DEFAULT_SECRET_ID_TTL = 30 * 86400
+"""Lifetime of a secret_id unless the role sets `secret_id_ttl` (0: never expires)."""
 
 
 class AppRoleSpec(TypedDict, total=False):
@@ -25,7 +37,13 @@ class AppRoleSpec(TypedDict, total=False):
     token_ttl: int | str
     token_max_ttl: int | str
     secret_id_ttl: int | str
-    """secret_id lifetime (default 0: no expiry; rotate with `rotation`)."""
+    """secret_id lifetime (default 30 days, re-issued by `pulumi up` after a third of it; 0: no expiry)."""
+    secret_id_num_uses: int
+    """Logins one secret_id allows (default 0: unlimited; each pod start and re-login uses one)."""
+    secret_id_bound_cidrs: Sequence[str]
+    """Networks a secret_id may log in from (CIDRs, e.g. the pod network)."""
+    token_bound_cidrs: Sequence[str]
+    """Networks tokens issued at login may be used from (CIDRs)."""
     namespaces: Sequence[str]
     """Namespaces that get the Secret with role_id and secret_id."""
     secret_name: str
@@ -57,7 +75,7 @@ class AppRole(Component):
     ) -> None:
         who = start(AppRole, resource_name, args, AppRoleArgs)
         self.path = names.mount_path(args.get("path", "approle"), who, "path")
-        prepared: dict[str, tuple[dict[str, Any], list[str], str, int, int | None]] = {}
+        prepared: dict[str, tuple[dict[str, Any], list[str], str, str]] = {}
         self._bindings: dict[str, tuple[list[str], str, list[PolicyRules] | None]] = {}
         for role, spec in dict(args.get("roles", {})).items():
             field = f"roles[{role!r}]"
@@ -71,8 +89,20 @@ class AppRole(Component):
                 spec.get("secret_name", names.k8s_name("approle", role)), who, f"{field}.secret_name"
             )
             rotation = count(spec.get("rotation", 0), who, f"{field}.rotation")
-            secret_ttl = optional_ttl(spec.get("secret_id_ttl"), who, f"{field}.secret_id_ttl")
-            prepared[role] = (settings, namespaces, secret_name, rotation, secret_ttl)
+            secret_ttl = parse_ttl(
+                spec.get("secret_id_ttl", DEFAULT_SECRET_ID_TTL), who, f"{field}.secret_id_ttl"
+            )
+            settings.update(
+                secret_id_ttl=secret_ttl,
+                secret_id_num_uses=count(
+                    spec.get("secret_id_num_uses", 0), who, f"{field}.secret_id_num_uses"
+                ),
+                secret_id_bound_cidrs=cidrs(
+                    spec.get("secret_id_bound_cidrs"), who, f"{field}.secret_id_bound_cidrs"
+                ),
+                token_bound_cidrs=cidrs(spec.get("token_bound_cidrs"), who, f"{field}.token_bound_cidrs"),
+            )
+            prepared[role] = (settings, namespaces, secret_name, _issue_key(rotation, secret_ttl))
             self._bindings[role] = (namespaces, secret_name, rules)
         if any(p[1] for p in prepared.values()) and not args.get("vault_addr"):
             raise ConfigError(
@@ -85,13 +115,12 @@ class AppRole(Component):
         backend = vault.AuthBackend(self.child("backend"), type="approle", path=self.path, opts=self.opts())
         vault_addr = pulumi.Output.from_input(args.get("vault_addr", ""))
         self.role_ids, self.secret_ids = {}, {}
-        for role, (settings, namespaces, secret_name, rotation, secret_ttl) in sorted(prepared.items()):
+        for role, (settings, namespaces, secret_name, issue_key) in sorted(prepared.items()):
             slug = names.k8s_name(role)
             vrole = vault.approle.AuthBackendRole(
                 self.child(f"role-{slug}"),
                 backend=backend.path,
                 role_name=role,
-                secret_id_ttl=secret_ttl,
                 **settings,
                 opts=self.opts(),
             )
@@ -99,7 +128,7 @@ class AppRole(Component):
                 self.child(f"secret-id-{slug}"),
                 backend=backend.path,
                 role_name=vrole.role_name,
-                metadata=f'{{"rotation":"{rotation}"}}',
+                metadata=issue_key,
                 opts=self.opts(),
             )
             self.role_ids[role] = vrole.role_id
@@ -122,3 +151,27 @@ class AppRole(Component):
             namespaces=tuple(namespaces),
             policy_rules=rules,
         )
+
+
+def cidrs(values: Any, who: str, field: str) -> list[str] | None:
+    """CIDR blocks (or single addresses) as Vault takes them; None when unset."""
+    if values is None:
+        return None
+    out = []
+    for value in input_list(values, who, field):
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                who, field, f"{value!r} is not a CIDR block", 'use e.g. "10.0.0.0/8" or "192.0.2.7/32"'
+            ) from None
+        out.append(value)
+    return out
+
+
+def _issue_key(rotation: int, ttl: int) -> str:
+    """The secret_id's metadata; a change replaces it. With a finite TTL it names the current third of
+    that lifetime, so an `up` in the next third issues a fresh id well before the old one expires."""
+    if not ttl:
+        return f'{{"rotation":"{rotation}"}}'
+    return f'{{"rotation":"{rotation}","window":"{int(time.time()) // max(ttl // 3, 1)}"}}'

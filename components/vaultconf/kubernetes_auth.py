@@ -1,19 +1,39 @@
-"""KubernetesAuth: a kubernetes auth mount, its config, and roles binding service accounts to policies."""
+"""KubernetesAuth: a kubernetes auth mount, its config, and roles binding service accounts to policies.
+
+Every role carries an `audience` (default "vault"): Vault checks the JWT's `aud` claim and asks the API
+server's TokenReview for that audience (hashicorp/vault-plugin-auth-kubernetes token_review.go passes the
+role's audience as `spec.audiences`), and the sidekick's projected token requests it, so a token minted for
+another service cannot be replayed here. Vault 1.20+ logs a warning for roles without one.
+
+Who asks the API server: by default Vault uses the logging-in client's own JWT as the TokenReview bearer, so
+every workload's service account needs a cluster-wide `system:auth-delegator` binding. With `token_reviewer`
+the component creates one dedicated ServiceAccount, a long-lived token Secret for it and the one
+ClusterRoleBinding, and hands that token to Vault; workloads then need no binding at all.
+"""
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 import pulumi
+import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
 from vaultconf import names
 from vaultconf._base import Component, label, require, start
+from vaultconf._k8s import MANAGED_BY
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth, binding, input_list, secret_input, token_settings
 from vaultconf.errors import ConfigError
 from vaultconf.policy import Policy
+
+DEFAULT_AUDIENCE = "vault"
+"""Audience of every role (and of the sidekick's projected token) unless the role or the mount sets one."""
+# printable ASCII without spaces: it becomes a JWT claim and a YAML value
+_AUDIENCE = re.compile(r"^[!-~]{1,253}$")
 
 
 class KubernetesRoleSpec(TypedDict, total=False):
@@ -27,7 +47,16 @@ class KubernetesRoleSpec(TypedDict, total=False):
     token_ttl: int | str
     token_max_ttl: int | str
     audience: str
-    """Required audience of the service-account token (recommended: "vault")."""
+    """Required audience of the service-account token (default: the mount's `audience`, "vault")."""
+
+
+class TokenReviewerSpec(TypedDict, total=False):
+    """A dedicated TokenReview identity: ServiceAccount + long-lived token Secret + auth-delegator binding."""
+
+    namespace: str
+    """Namespace of the ServiceAccount (required; must exist, e.g. "vault")."""
+    service_account: str
+    """Its name (default "vault-token-reviewer")."""
 
 
 class KubernetesAuthArgs(TypedDict, total=False):
@@ -39,7 +68,12 @@ class KubernetesAuthArgs(TypedDict, total=False):
     """API server URL as Vault reaches it (required)."""
     kubernetes_ca_cert: pulumi.Input[str]
     token_reviewer_jwt: pulumi.Input[str]
-    """JWT Vault uses for TokenReview (secret); default: the caller's own token (Vault in-cluster)."""
+    """JWT Vault uses for TokenReview (secret); default: the caller's own token (each workload's service
+    account then needs `system:auth-delegator`). Exclusive with `token_reviewer`."""
+    token_reviewer: TokenReviewerSpec
+    """Create a dedicated reviewer ServiceAccount and use its token (needs a Kubernetes provider)."""
+    audience: str
+    """Default audience of the roles (default "vault")."""
     issuer: str
     disable_local_ca_jwt: bool
     roles: Mapping[str, KubernetesRoleSpec]
@@ -61,7 +95,10 @@ class KubernetesAuth(Component):
             args, "kubernetes_host", who, 'set the API server URL, e.g. "https://kubernetes.default.svc"'
         )
         self.roles = dict(args.get("roles", {}))
+        default_audience = _audience(args.get("audience", DEFAULT_AUDIENCE), who, "audience")
+        reviewer = _reviewer(args, who)
         self._bindings: dict[str, tuple[list[str], list[str], list[PolicyRules] | None]] = {}
+        self._audiences: dict[str, str] = {}
         role_settings: dict[str, dict[str, Any]] = {}
         for role, spec in self.roles.items():
             field = f"roles[{role!r}]"
@@ -83,22 +120,27 @@ class KubernetesAuth(Component):
                 )
             settings, rules = token_settings(spec, who, field)
             self._bindings[role] = (accounts, namespaces, rules)
+            audience = spec.get("audience", default_audience)
+            self._audiences[role] = _audience(audience, who, f"{field}.audience")
             role_settings[role] = {
                 **settings,
                 "bound_service_account_names": accounts,
                 "bound_service_account_namespaces": namespaces,
-                "audience": spec.get("audience"),
+                "audience": self._audiences[role],
             }
         super().__init__(resource_name, opts)
         backend = vault.AuthBackend(
             self.child("backend"), type="kubernetes", path=self.path, opts=self.opts()
+        )
+        reviewer_jwt = (
+            self._reviewer_token(*reviewer) if reviewer else secret_input(args.get("token_reviewer_jwt"))
         )
         config = vault.kubernetes.AuthBackendConfig(
             self.child("config"),
             backend=backend.path,
             kubernetes_host=host,
             kubernetes_ca_cert=args.get("kubernetes_ca_cert"),
-            token_reviewer_jwt=secret_input(args.get("token_reviewer_jwt")),
+            token_reviewer_jwt=reviewer_jwt,
             issuer=args.get("issuer"),
             disable_local_ca_jwt=args.get("disable_local_ca_jwt"),
             opts=self.opts(),
@@ -124,6 +166,87 @@ class KubernetesAuth(Component):
             role=role,
             namespaces=None if "*" in namespaces else tuple(namespaces),
             service_accounts=None if "*" in accounts else tuple(accounts),
-            audience=self.roles[role].get("audience"),
+            audience=self._audiences[role],
             policy_rules=rules,
         )
+
+    def _reviewer_token(self, namespace: str, account: str) -> pulumi.Output[str]:
+        """The dedicated reviewer: its ServiceAccount, a long-lived token Secret (filled in by the cluster's
+        token controller; pulumi-kubernetes waits for it), and the one system:auth-delegator binding."""
+        meta = {"namespace": namespace, "labels": dict(MANAGED_BY)}
+        sa = k8s.core.v1.ServiceAccount(
+            self.child("token-reviewer"),
+            metadata={**meta, "name": account},
+            automount_service_account_token=False,
+            opts=self.opts(),
+        )
+        secret = k8s.core.v1.Secret(
+            self.child("token-reviewer-token"),
+            metadata={
+                **meta,
+                "name": names.k8s_name(account, "token"),
+                "annotations": {"kubernetes.io/service-account.name": account},
+            },
+            type="kubernetes.io/service-account-token",
+            opts=self.opts(depends_on=[sa]),  # the token controller ignores a Secret whose account is missing
+        )
+        k8s.rbac.v1.ClusterRoleBinding(
+            self.child("token-reviewer-auth-delegator"),
+            metadata={
+                "name": names.k8s_name("vaultconf", namespace, account, "auth-delegator"),
+                "labels": dict(MANAGED_BY),
+            },
+            role_ref={
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "system:auth-delegator",
+            },
+            subjects=[{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
+            opts=self.opts(depends_on=[sa]),
+        )
+        where = f"{namespace}/{names.k8s_name(account, 'token')}"
+        return pulumi.Output.secret(secret.data.apply(lambda data: _token(data, where)))
+
+
+def _audience(value: Any, who: str, field: str) -> str:
+    if not isinstance(value, str) or not _AUDIENCE.match(value):
+        raise ConfigError(
+            who, field, f"{value!r} is not a token audience", 'use a short name without spaces, e.g. "vault"'
+        )
+    return value
+
+
+def _reviewer(args: Mapping[str, Any], who: str) -> tuple[str, str] | None:
+    spec = args.get("token_reviewer")
+    if spec is None:
+        return None
+    if args.get("token_reviewer_jwt") is not None:
+        raise ConfigError(
+            who, "token_reviewer", "set together with token_reviewer_jwt", "keep one way of reviewing tokens"
+        )
+    if not isinstance(spec, Mapping) or set(spec) - {"namespace", "service_account"}:
+        raise ConfigError(
+            who,
+            "token_reviewer",
+            f"{spec!r} is not {{namespace, service_account}}",
+            'write e.g. {"namespace": "vault", "service_account": "vault-token-reviewer"}',
+        )
+    namespace = names.dns_label(spec.get("namespace"), who, "token_reviewer.namespace")
+    account = names.dns_subdomain(
+        spec.get("service_account", "vault-token-reviewer"), who, "token_reviewer.service_account"
+    )
+    return namespace, account
+
+
+def _token(data: Mapping[str, str] | None, where: str) -> str:
+    token = (data or {}).get("token")
+    if not token:
+        if pulumi.runtime.is_dry_run():
+            return ""  # a preview: the token controller has not run yet
+        raise ConfigError(
+            "KubernetesAuth",
+            "token_reviewer",
+            f"Secret {where} holds no token",
+            "run kube-controller-manager (its token controller fills the Secret), then `pulumi up` again",
+        )
+    return base64.b64decode(token).decode()

@@ -51,6 +51,10 @@ class OnChange(TypedDict, total=False):
     exec: Sequence[str]
     signal: Mapping[str, str]
     http: Mapping[str, str]
+    timeout: int | str
+    """Exec hook time limit (default 60s)."""
+    debounce: int | str
+    """A burst of changes within this time runs the hooks once (default 1s)."""
 
 
 class SidekickSecret(TypedDict, total=False):
@@ -158,7 +162,7 @@ def _resource_entry(secret: Any, index: int, who: str) -> dict[str, Any]:
         entry["update"] = f"{parse_ttl(entry['update'], who, f'{where}.update')}s"
     hooks = entry.get("on_change")
     if hooks is not None:
-        if not isinstance(hooks, Mapping) or not set(hooks) <= {"exec", "signal", "http"}:
+        if not isinstance(hooks, Mapping) or not set(hooks) <= set(OnChange.__annotations__):
             raise ConfigError(
                 who,
                 f"{where}.on_change",
@@ -174,7 +178,36 @@ def _resource_entry(secret: Any, index: int, who: str) -> dict[str, Any]:
                 'write e.g. ["/bin/app", "reload"]',
             )
         entry["on_change"] = json.loads(json.dumps(hooks))
+        for key in ("timeout", "debounce"):
+            if key in hooks:
+                seconds = parse_ttl(hooks[key], who, f"{where}.on_change.{key}")
+                entry["on_change"][key] = f"{seconds}s"
     return entry
+
+
+TIMING_DURATIONS = ("safety_buffer", "kv_update", "backoff_initial", "backoff_cap")
+
+
+def _timing(timing: Mapping[str, Any] | None, who: str) -> dict[str, Any]:
+    """The config's `timing` block (docs/architecture.md): durations as "<n>s", renew_fraction checked."""
+    if not timing:
+        return {}
+    unknown = sorted(set(timing) - {"renew_fraction", *TIMING_DURATIONS})
+    if unknown:
+        raise ConfigError(
+            who, f"timing.{unknown[0]}", "unknown field", f"use renew_fraction, {', '.join(TIMING_DURATIONS)}"
+        )
+    out: dict[str, Any] = {
+        k: f"{parse_ttl(timing[k], who, f'timing.{k}')}s" for k in TIMING_DURATIONS if k in timing
+    }
+    if "renew_fraction" in timing:
+        fraction = timing["renew_fraction"]
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.1 <= fraction <= 0.95:
+            raise ConfigError(
+                who, "timing.renew_fraction", f"{fraction!r} is not between 0.1 and 0.95", "use e.g. 0.667"
+            )
+        out["renew_fraction"] = float(fraction)
+    return out
 
 
 def check_access(
@@ -241,6 +274,7 @@ def sidekick_container(
     resources: Mapping[str, Any] | None = None,
     policies: Sequence[PolicyRules] | None = None,
     component: str = "sidekick_container",
+    timing: Mapping[str, Any] | None = None,
 ) -> SidekickParts:
     """Containers, volumes and config for the sidekick.
 
@@ -249,6 +283,7 @@ def sidekick_container(
     one-shot init container fetches first and a regular container keeps renewing. mode "one-shot": a plain
     init container that fetches once and exits (Jobs). The caller creates a ConfigMap named `config_map`
     holding `config_files`. With `policies` (plain rules), every secret is checked to be readable.
+    `timing` becomes the config's `timing` block (renew_fraction, safety_buffer, kv_update, backoff_*).
     """
     who = component
     if not isinstance(vault_addr, str) or not vault_addr.startswith(("http://", "https://")):
@@ -303,6 +338,8 @@ def sidekick_container(
         )
         mounts.append({"name": "vault-ca", "mountPath": CA_DIR, "readOnly": True})
     base = {"vault": vault, "auth": section, "output_dir": output_dir, "resources": entries}
+    if timing:
+        base["timing"] = _timing(timing, who)
     config = {**base, "one_shot": False, "renew_token": True, "listen": f"0.0.0.0:{PORT}"}
     one_shot = {**base, "one_shot": True, "renew_token": False, "listen": ""}
     volumes[:0] = [

@@ -60,6 +60,8 @@ class WorkloadArgs(TypedDict, total=False):
     resources: Mapping[str, Any]
     """App container requests/limits."""
     sidekick_resources: Mapping[str, Any]
+    sidekick_timing: Mapping[str, Any]
+    """The sidekick config's `timing` (renew_fraction, safety_buffer, kv_update, backoff_initial/_cap)."""
     run_as_user: int
     """App uid (default: the image's, which must not be root)."""
     labels: Mapping[str, str]
@@ -113,6 +115,7 @@ class Workload(Component):
             resources=args.get("sidekick_resources"),
             policies=policies,
             component=who,
+            timing=args.get("sidekick_timing"),
         )
         self.sidekick_config = parts.one_shot_config if self.kind == "Job" else parts.config
         labels = {"app.kubernetes.io/name": self.name, **MANAGED_BY, **dict(args.get("labels", {}))}

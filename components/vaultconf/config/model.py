@@ -157,6 +157,9 @@ class AppRoleRole(Obj):
     token_max_ttl: str | int | None = None
     secret_id_ttl: str | int | None = None
     secret_id_num_uses: int | None = None
+    secret_id_bound_cidrs: list[str] | None = None
+    token_bound_cidrs: list[str] | None = None
+    rotation: int | None = None
 
 
 @dataclasses.dataclass
@@ -221,6 +224,12 @@ class Workload(Obj):
     secrets_dir: str | None = None
     native_sidecar: bool | None = None
     resources: dict[str, Any] | None = None
+    sidekick_resources: dict[str, Any] | None = None
+    sidekick_timing: dict[str, Any] | None = None
+    ports: list[int] | None = None
+    labels: dict[str, str] | None = None
+    run_as_user: int | None = None
+    backoff_limit: int | None = None
 
     @property
     def service_account_name(self) -> str:
@@ -242,6 +251,8 @@ class Config:
     kv: list[KvStore] = dataclasses.field(default_factory=list)
     kubernetes_mount: str = "kubernetes"
     kubernetes_host: str | None = None
+    kubernetes_audience: str | None = None
+    kubernetes_token_reviewer: dict[str, str] | None = None
     kubernetes_roles: list[KubernetesRole] = dataclasses.field(default_factory=list)
     approle_mount: str = "approle"
     approle_roles: list[AppRoleRole] = dataclasses.field(default_factory=list)
@@ -316,6 +327,9 @@ def build(tree: LocDict) -> Config:
     k8s = _node(tree.get("kubernetes_auth"))
     cfg.kubernetes_mount = k8s.get("mount", "kubernetes")
     cfg.kubernetes_host = k8s.get("kubernetes_host")
+    cfg.kubernetes_audience = k8s.get("audience")
+    if k8s.get("token_reviewer") is not None:
+        cfg.kubernetes_token_reviewer = dict(k8s["token_reviewer"])
     for field, node in _items(tree, "kubernetes_auth", "roles"):
         cfg.kubernetes_roles.append(KubernetesRole(node=node, field=field, **_fields(KubernetesRole, node)))
     approle = _node(tree.get("approle"))

@@ -249,6 +249,15 @@ KV_STORE = obj(
     ["name"],
 )
 
+AUDIENCE = _s(
+    "string",
+    "Audience the service-account token must carry (default: kubernetes_auth.audience, else vault); the "
+    "sidekick's projected token requests it.",
+    pattern=r"^[!-~]{1,253}$",
+)
+
+CIDRS = strings("CIDR blocks, e.g. 10.0.0.0/8 (or single addresses).", r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$")
+
 K8S_ROLE = obj(
     "A kubernetes auth role binding service accounts in namespaces to policies.",
     {
@@ -256,7 +265,7 @@ K8S_ROLE = obj(
         "service_accounts": strings("Bound service account names.", DNS_SUBDOMAIN, 1),
         "namespaces": strings("Bound namespaces.", DNS_LABEL, 1),
         "policies": POLICY_NAMES,
-        "audience": _s("string", "Expected token audience."),
+        "audience": AUDIENCE,
         "token_ttl": ttl("TTL of tokens issued at login."),
         "token_max_ttl": ttl("Maximum TTL of tokens issued at login."),
     },
@@ -271,14 +280,23 @@ APPROLE_ROLE = obj(
         "namespaces": strings("Namespaces that receive the role_id/secret_id Secret.", DNS_LABEL),
         "token_ttl": ttl("TTL of tokens issued at login."),
         "token_max_ttl": ttl("Maximum TTL of tokens issued at login."),
-        "secret_id_ttl": ttl("Lifetime of secret IDs (0: never expire)."),
-        "secret_id_num_uses": _s("integer", "Logins per secret ID (0: unlimited).", minimum=0),
+        "secret_id_ttl": ttl(
+            "Lifetime of secret IDs (default 30d; `pulumi up` re-issues one after a third of it; "
+            "0: never expire)."
+        ),
+        "secret_id_num_uses": _s(
+            "integer", "Logins per secret ID (0, the default: unlimited; each pod start uses one).", minimum=0
+        ),
+        "secret_id_bound_cidrs": CIDRS,
+        "token_bound_cidrs": CIDRS,
+        "rotation": _s("integer", "Rotation counter: bump it to issue a new secret ID.", minimum=0),
     },
     ["name", "policies"],
 )
 
 ON_CHANGE = obj(
-    "What the sidekick does after rewriting the file.",
+    "What the sidekick does after rewriting the file: exactly one of exec, signal or http, with optional "
+    "timeout and debounce.",
     {
         "exec": _s("array", "Command argv (no shell).", items={"type": "string"}, minItems=1),
         "signal": obj(
@@ -298,9 +316,10 @@ ON_CHANGE = obj(
             },
             ["url"],
         ),
+        "timeout": ttl("Time limit of the exec hook (default 60s)."),
+        "debounce": ttl("A burst of changes within this time runs the hook once (default 1s)."),
     },
-    minProperties=1,
-    maxProperties=1,
+    oneOf=[{"required": ["exec"]}, {"required": ["signal"]}, {"required": ["http"]}],
 )
 
 WORKLOAD_SECRET = obj(
@@ -362,6 +381,35 @@ IDENTITY = obj(
     maxProperties=1,
 )
 
+TIMING = obj(
+    "When the sidekick refreshes (all optional; the sidekick's defaults otherwise).",
+    {
+        "renew_fraction": _s(
+            "number",
+            "Refresh at this fraction of a TTL or certificate lifetime (default 0.667).",
+            minimum=0.1,
+            maximum=0.95,
+        ),
+        "safety_buffer": ttl("Never later than expiry minus this (default 30s)."),
+        "kv_update": ttl("Default re-read interval of static secrets (default 5m)."),
+        "backoff_initial": ttl("First retry delay after an error (default 1s)."),
+        "backoff_cap": ttl("Longest retry delay (default 5m)."),
+    },
+)
+
+# Kubernetes label key (optional DNS prefix + name) and value; the selector labels stay the component's.
+LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+LABELS = _s(
+    "object",
+    "Extra labels of the Deployment/Job and its pods (app.kubernetes.io/name and managed-by are set by "
+    "vaultconf).",
+    propertyNames={
+        "pattern": LABEL_KEY,
+        "not": {"enum": ["app.kubernetes.io/name", "app.kubernetes.io/managed-by"]},
+    },
+    additionalProperties={"type": "string", "pattern": r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"},
+)
+
 QUANTITIES = _s(
     "object",
     "cpu / memory quantities.",
@@ -390,6 +438,24 @@ WORKLOAD = obj(
         "secrets_dir": _s("string", "Where the app sees the secrets (default /etc/secrets).", pattern=r"^/"),
         "native_sidecar": _s("boolean", "Sidekick as a native sidecar (Kubernetes >= 1.29; default true)."),
         "resources": obj("App container resources.", {"requests": QUANTITIES, "limits": QUANTITIES}),
+        "sidekick_resources": obj(
+            "Sidekick container resources (default requests 10m/32Mi, limits 200m/64Mi).",
+            {"requests": QUANTITIES, "limits": QUANTITIES},
+        ),
+        "sidekick_timing": {"$ref": "#/$defs/timing"},
+        "ports": _s(
+            "array",
+            "TCP ports the app container listens on.",
+            items={"type": "integer", "minimum": 1, "maximum": 65535},
+            uniqueItems=True,
+        ),
+        "labels": LABELS,
+        "run_as_user": _s(
+            "integer",
+            "App uid (default: the image's; never root). Signal hooks need the sidekick's.",
+            minimum=1,
+        ),
+        "backoff_limit": _s("integer", "Job: retries before the Job fails (default 3).", minimum=0),
         "secrets": named_list("Secrets the workload consumes.", "workload_secret"),
     },
     ["name", "namespace", "kind", "image", "identity", "secrets"],
@@ -433,6 +499,19 @@ SCHEMA: dict[str, Any] = {
                 "kubernetes_host": _s(
                     "string", "API server URL Vault uses for TokenReview.", pattern=r"^https?://"
                 ),
+                "audience": AUDIENCE,
+                "token_reviewer": obj(
+                    "A dedicated TokenReview account: the stack creates the ServiceAccount, a long-lived "
+                    "token Secret and its one system:auth-delegator binding, and gives Vault that token, so "
+                    "workloads need no cluster-wide binding. Unset: each client's own token reviews itself.",
+                    {
+                        "namespace": name("Existing namespace of the ServiceAccount, e.g. vault.", DNS_LABEL),
+                        "service_account": name(
+                            "ServiceAccount name (default vault-token-reviewer).", DNS_SUBDOMAIN
+                        ),
+                    },
+                    ["namespace"],
+                ),
                 "roles": named_list("Kubernetes auth roles.", "kubernetes_role"),
             },
         ),
@@ -459,6 +538,7 @@ SCHEMA: dict[str, Any] = {
         "kubernetes_role": K8S_ROLE,
         "approle_role": APPROLE_ROLE,
         "on_change": ON_CHANGE,
+        "timing": TIMING,
         "workload_secret": WORKLOAD_SECRET,
         "identity": IDENTITY,
         "workload": WORKLOAD,

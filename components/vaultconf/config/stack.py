@@ -247,6 +247,8 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                     "kubernetes_host": cfg.kubernetes_host or "https://kubernetes.default.svc",
                     "kubernetes_ca_cert": settings.kubernetes_ca_cert,
                     "disable_local_ca_jwt": True if settings.kubernetes_ca_cert else None,
+                    "audience": cfg.kubernetes_audience,
+                    "token_reviewer": cfg.kubernetes_token_reviewer,
                     "roles": {
                         r.name: _clean(
                             {
@@ -262,7 +264,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                     },
                 }
             ),
-            opts(),
+            opts(k8s_after=all_ns),
         )
     if cfg.approle_roles:
         out.approle = vaultconf.AppRole(
@@ -278,6 +280,10 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                             "token_ttl": r.token_ttl,
                             "token_max_ttl": r.token_max_ttl,
                             "secret_id_ttl": r.secret_id_ttl,
+                            "secret_id_num_uses": r.secret_id_num_uses,
+                            "secret_id_bound_cidrs": r.secret_id_bound_cidrs,
+                            "token_bound_cidrs": r.token_bound_cidrs,
+                            "rotation": r.rotation,
                         }
                     )
                     for r in cfg.approle_roles
@@ -359,6 +365,12 @@ def _workload(
             "output_dir": wl.secrets_dir,
             "native_sidecar": wl.native_sidecar,
             "resources": wl.resources,
+            "sidekick_resources": wl.sidekick_resources,
+            "sidekick_timing": wl.sidekick_timing,
+            "ports": wl.ports,
+            "labels": wl.labels,
+            "run_as_user": wl.run_as_user,
+            "backoff_limit": wl.backoff_limit,
         }
     )
     merged = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=[account]))
