@@ -26,6 +26,13 @@ type kind struct {
 	update    func(c *client, olds, news props) (props, error) // default: create's write again
 	remove    func(c *client, in props) error
 	exists    func(c *client, in props) (bool, error)
+
+	// Fidelity to the upstream provider (see fields.go and ids.go).
+	fields   map[string]field                         // inputs Read takes from the live object, and how each compares
+	id       func(in props) string                    // the upstream resource ID (default: path)
+	fromID   func(id string) (props, error)           // `pulumi import`: the inputs an upstream ID names; nil: not importable
+	readLive func(c *client, in props) (props, error) // the live inputs (default: GET path, mapped by fields); nil map: gone
+	computed func(c *client, in props) (props, error) // computed outputs refreshed by Read (accessor, role_id)
 }
 
 func str(in props, k string) string {

@@ -198,8 +198,9 @@ func (p *provider) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulum
 	return &pulumirpc.CheckResponse{Inputs: inputs}, nil
 }
 
-// diffKeys lists the inputs that differ, leaving out write-only inputs (they are sent again only when their
-// version input changes, which is itself a difference).
+// diffKeys lists the inputs that differ as the upstream provider compares them (fields.go), leaving out
+// write-only inputs (sent again only when their version input changes, itself a difference) and
+// Optional+Computed inputs the program leaves out.
 func diffKeys(k *kind, olds, news props) []string {
 	keys := map[string]bool{}
 	for key := range olds {
@@ -213,7 +214,10 @@ func diffKeys(k *kind, olds, news props) []string {
 		if _, wo := k.writeOnly[key]; wo {
 			continue
 		}
-		if !reflect.DeepEqual(olds[key], news[key]) {
+		if f, ok := k.fields[key]; ok && f.computed && news[key] == nil {
+			continue
+		}
+		if !k.equal(key, olds[key], news[key]) {
 			out = append(out, key)
 		}
 	}
@@ -297,7 +301,7 @@ func (p *provider) Create(_ context.Context, req *pulumirpc.CreateRequest) (*pul
 	if err != nil {
 		return nil, err
 	}
-	return &pulumirpc.CreateResponse{Id: k.path(in), Properties: st}, nil
+	return &pulumirpc.CreateResponse{Id: k.idOf(in), Properties: st}, nil
 }
 
 func (p *provider) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pulumirpc.UpdateResponse, error) {
@@ -349,7 +353,9 @@ func (p *provider) Update(_ context.Context, req *pulumirpc.UpdateRequest) (*pul
 	return &pulumirpc.UpdateResponse{Properties: st}, nil
 }
 
-// Read refreshes: an object that is gone from Vault is reported gone (empty id); otherwise the stored state.
+// Read refreshes and imports: it returns the LIVE object's inputs (declared per kind in ids.go), so a hand
+// edit shows as a diff against the program and `up` restores it; an object gone from Vault is reported gone
+// (empty ID). With no inputs and no state it is an import: the inputs come from the upstream ID format.
 func (p *provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumirpc.ReadResponse, error) {
 	k, err := kindOf(typeOf(req.GetUrn()))
 	if err != nil {
@@ -360,27 +366,60 @@ func (p *provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumir
 		return nil, err
 	}
 	in := req.GetInputs().AsMap()
+	olds := req.GetProperties().AsMap()
 	if len(in) == 0 {
-		in = req.GetProperties().AsMap()
+		in = olds
 	}
-	exists := true
-	switch {
-	case k.exists != nil:
-		exists, err = k.exists(c, in)
-	case k.noDelete:
-	default:
-		_, err = c.get(k.path(in))
-		if isNotFound(err) {
-			exists, err = false, nil
+	if len(in) == 0 { // import
+		if k.fromID == nil {
+			return nil, status.Errorf(codes.InvalidArgument, "%s cannot be imported (the upstream provider has "+
+				"no importer for it either)", typeOf(req.GetUrn()))
+		}
+		if in, err = k.fromID(req.GetId()); err != nil {
+			return nil, status.Error(codes.InvalidArgument, err.Error())
+		}
+		for key, def := range k.defaults {
+			if _, ok := in[key]; !ok {
+				in[key] = def
+			}
 		}
 	}
+	live, err := k.live(c, in)
 	if err != nil {
 		return nil, err
 	}
-	if !exists {
+	if live == nil {
 		return &pulumirpc.ReadResponse{}, nil
 	}
-	return &pulumirpc.ReadResponse{Id: req.GetId(), Properties: req.GetProperties(), Inputs: req.GetInputs()}, nil
+	inputs, computed := props{}, props{}
+	for key, v := range in {
+		inputs[key] = v
+	}
+	for key, v := range olds {
+		if _, isInput := in[key]; !isInput {
+			computed[key] = v
+		}
+	}
+	for key, v := range live {
+		if _, declared := k.fields[key]; declared {
+			inputs[key] = v
+		} else {
+			computed[key] = v
+		}
+	}
+	id := req.GetId()
+	if id == "" {
+		id = k.idOf(inputs)
+	}
+	st, err := state(k, inputs, computed)
+	if err != nil {
+		return nil, err
+	}
+	ins, err := toStruct(inputs)
+	if err != nil {
+		return nil, err
+	}
+	return &pulumirpc.ReadResponse{Id: id, Properties: st, Inputs: ins}, nil
 }
 
 func (p *provider) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
