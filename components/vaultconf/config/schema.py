@@ -23,7 +23,15 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from .findings import Finding, field_path
-from .schema_def import DNS_LABEL, DNS_SUBDOMAIN, LOWER_NAME, MOUNT_PATTERN, NAME_PATTERN, TTL_PATTERN
+from .schema_def import (
+    DNS_LABEL,
+    DNS_SUBDOMAIN,
+    LABEL_KEY,
+    LOWER_NAME,
+    MOUNT_PATTERN,
+    NAME_PATTERN,
+    TTL_PATTERN,
+)
 from .tree import locate
 
 if TYPE_CHECKING:
@@ -31,13 +39,57 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 PATTERN_HINTS = {
-    DNS_LABEL: "use at most 63 lowercase letters, digits and '-', starting and ending alphanumeric",
-    DNS_SUBDOMAIN: "use lowercase letters, digits, '-' and '.', starting and ending alphanumeric",
+    DNS_LABEL: "use at most 63 lowercase letters, digits and '-', starting and ending alphanumeric, "
+    "e.g. team-a",
+    DNS_SUBDOMAIN: "use lowercase letters, digits, '-' and '.', starting and ending alphanumeric, "
+    "e.g. a.example",
     MOUNT_PATTERN: "use letters, digits, '_', '.', '-' with '/' between segments, e.g. pki-int",
-    NAME_PATTERN: "use letters, digits, '_', '.', '-' (at most 63), starting alphanumeric",
-    LOWER_NAME: "use lowercase letters, digits, '_', '.', '@', '-' (Vault lowercases user and policy names)",
+    NAME_PATTERN: "use letters, digits, '_', '.', '-' (at most 63), starting alphanumeric, e.g. billing-api",
+    LOWER_NAME: "use lowercase letters, digits, '_', '.', '@', '-' (Vault lowercases user and policy names), "
+    "e.g. billing-api",
     TTL_PATTERN: "write whole seconds or a duration such as 90s, 30m, 72h, 1h30m, 2d",
+    # the schema's other patterns: every hint says what to write, never the regex (a test checks all)
+    r"^[A-Za-z0-9_.-]+$": "use letters, digits, '_', '.', '-', e.g. app-1",
+    r"^[^\s/][^\s]*$": "write a path without spaces that does not start with '/', e.g. kv/data/app/db",
+    r"^[^/\s][^\s]*$": "write a relative file name without spaces, e.g. db.json",
+    r"^[^\s]+$": "write it without spaces, e.g. kv/data/app/*",
+    r"^[!-~]{1,253}$": "write printable ASCII without spaces (at most 253), e.g. vault",
+    LABEL_KEY: "write a label key such as app or example.com/tier (lowercase prefix, then up to 63 "
+    "letters, digits, '-', '_', '.')",
+    r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$": "write up to 63 letters, digits, '-', '_', '.', "
+    "starting and ending alphanumeric, e.g. v1",
+    r"^/": "write an absolute path, e.g. /etc/secrets",
+    r"^[A-Z0-9]+$": "write the signal name in capitals without SIG, e.g. HUP",
+    r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$": "write an address or CIDR block, e.g. 10.0.0.0/8",
+    r"^0?[0-7]{3}$": 'write an octal mode in quotes, e.g. "0600"',
+    r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$": "write a path of letters, digits, '_', '.', '-' segments "
+    "joined by '/', e.g. billing/db",
+    r"^https?://": "write an http:// or https:// URL, e.g. https://vault.example:8200",
 }
+_EXAMPLES = {"string": '"..."', "integer": "1", "number": "1", "boolean": "true", "array": "[...]",
+             "object": "{...}"}
+
+
+def _example(sub: Any) -> str:
+    """A value to write for a field of schema `sub` (never its regex or its description)."""
+    if not isinstance(sub, dict):
+        return "<value>"
+    if "enum" in sub:
+        return " | ".join(str(v) for v in sub["enum"][:6])
+    if "const" in sub:
+        return json.dumps(sub["const"])
+    if "pattern" in sub and "e.g. " in PATTERN_HINTS.get(sub["pattern"], ""):
+        return PATTERN_HINTS[sub["pattern"]].rsplit("e.g. ", 1)[1]
+    if sub.get("pattern") == TTL_PATTERN:
+        return "1h"
+    for each in sub.get("anyOf", []) + sub.get("oneOf", []):
+        if isinstance(each, dict) and each.get("pattern") == TTL_PATTERN:
+            return "1h"
+    kind = sub.get("type")
+    kind = kind[0] if isinstance(kind, list) and kind else kind
+    if kind in ("integer", "number") and "minimum" in sub:
+        return str(sub["minimum"])
+    return _EXAMPLES.get(str(kind), "<value>")
 
 
 @functools.cache
@@ -130,7 +182,7 @@ def _describe(error: ValidationError) -> tuple[list[Any], str, str]:
         return (
             path,
             f"missing required field '{missing}'",
-            f"add `{missing}:` — {sub.get('description', '')}".rstrip(" —"),
+            f"add `{missing}: {_example(sub)}`",
         )
     if validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
@@ -161,12 +213,15 @@ def _describe(error: ValidationError) -> tuple[list[Any], str, str]:
             "LocDict": "mapping",
             "LocList": "list",
         }.get(got, got)
-        return path, f"expected {wanted}, got {got}", desc or f"write a {wanted}"
+        article = "an" if str(wanted)[:1] in "aeiou" else "a"
+        fix = f"write {article} {wanted}, e.g. {_example(error.schema)}"
+        return path, f"expected {wanted}, got {got}", fix
     if validator == "pattern":
-        hint = PATTERN_HINTS.get(str(error.validator_value)) or desc or f"match {error.validator_value}"
+        hint = PATTERN_HINTS.get(str(error.validator_value)) or "write it in the form docs/config.md shows"
         return path, f"{_short(error.instance)} has the wrong form", hint
     if validator in ("minProperties", "maxProperties") and "exactly one" in desc:
-        return path, "needs exactly one of: " + ", ".join(error.schema.get("properties", {})), desc
+        keys = list(error.schema.get("properties", {}))
+        return path, "needs exactly one of: " + ", ".join(keys), f"keep exactly one, e.g. {{{keys[0]}: NAME}}"
     if (
         validator == "oneOf"
         and isinstance(error.schema, dict)
@@ -186,11 +241,13 @@ def _describe(error: ValidationError) -> tuple[list[Any], str, str]:
     if validator == "uniqueItems":
         return path, "has duplicate entries", "list each value once"
     if validator in ("minItems", "minLength"):
-        return path, "is empty", desc or "add at least one value"
+        return path, "is empty", "add at least one value"
     if validator in ("minimum", "maximum"):
-        return path, f"{_short(error.instance)} is out of range", desc
+        bound = error.validator_value
+        wanted = f"at least {bound}" if validator == "minimum" else f"at most {bound}"
+        return path, f"{_short(error.instance)} is out of range", f"write a number {wanted}"
     message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
-    return path, message, desc
+    return path, message, "write a value of the form docs/config.md shows for this field"
 
 
 def _leaf(error: ValidationError) -> ValidationError:
