@@ -5,11 +5,10 @@ Plain classes with __slots__ rather than dataclasses: `dataclasses` pulls in `in
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 
+from . import structured
 from .errors import ConfigError
 from .values import parse_bool, parse_duration, parse_float, parse_int, parse_mode
 
@@ -30,11 +29,12 @@ K8S_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
 class Hooks:
-    __slots__ = ("debounce", "exec", "exec_timeout", "http_method", "http_url", "signal_name",
+    __slots__ = ("debounce", "env", "exec", "exec_timeout", "http_method", "http_url", "signal_name",
                  "signal_pidfile", "signal_process")
 
     def __init__(self) -> None:
         self.exec: list[str] = []
+        self.env: dict[str, str] = {}     # exec: added to the scrubbed environment (hooks.hook_env)
         self.exec_timeout: float = 60.0
         self.signal_name: str = ""
         self.signal_pidfile: str = ""
@@ -92,9 +92,9 @@ class Resource:
 
 class Config:
     __slots__ = ("auth_file", "auth_format", "auth_method", "auth_mount", "backoff_cap", "backoff_initial",
-                 "ca_cert", "dryrun", "kv_update", "listen", "log_level", "login_path", "one_shot",
-                 "output_dir", "renew_fraction", "renew_token", "resources", "retries", "role",
-                 "role_id_file", "safety_buffer", "secret_id_file", "source", "state_file",
+                 "ca_cert", "dryrun", "keep_token", "kv_update", "listen", "log_level", "login_path",
+                 "one_shot", "one_shot_timeout", "output_dir", "renew_fraction", "renew_token", "resources",
+                 "retries", "role", "role_id_file", "safety_buffer", "secret_id_file", "source", "state_file",
                  "tls_skip_verify", "token_file", "vault_addr", "vault_timeout")
 
     def __init__(self) -> None:
@@ -114,6 +114,8 @@ class Config:
         self.login_path = ""
         self.output_dir = "/etc/secrets"
         self.one_shot = False
+        self.one_shot_timeout = 60.0      # one-shot: exit 1 if not done within this (login and retries too)
+        self.keep_token = False           # do not revoke our own token at exit (it is handed on)
         self.renew_token = True
         self.dryrun = False
         self.listen = "0.0.0.0:9191"
@@ -148,9 +150,11 @@ class Config:
             raise ConfigError(f"{where}: CA certificate file {self.ca_cert} is not readable")
         if self.ca_cert and self.tls_skip_verify:
             raise ConfigError(f"{where}: both a CA certificate and tls_skip_verify given; choose one")
-        if self.listen and not re.match(r"^[^\s:]*:\d{1,5}$", self.listen):
-            raise ConfigError(f"{where}: listen {self.listen!r} must be HOST:PORT (e.g. 0.0.0.0:9191) "
-                              "or \"\" to disable")
+        if self.listen and not re.match(r"^([^\s:\[\]]*|\[[0-9A-Fa-f:.]+\]):\d{1,5}$", self.listen):
+            raise ConfigError(f"{where}: listen {self.listen!r} must be HOST:PORT (e.g. 0.0.0.0:9191, "
+                              "127.0.0.1:9191, [::]:9191) or \"\" to disable")
+        if self.one_shot_timeout <= 0:
+            raise ConfigError(f"{where}: one_shot_timeout must be a positive duration (e.g. 60s)")
         if self.log_level not in ("debug", "info", "warning", "error"):
             raise ConfigError(f"{where}: log level {self.log_level!r}: use debug, info, warning or error")
         if not self.resources and not self.one_shot:
@@ -196,7 +200,7 @@ def _validate_resource(res: Resource, where: str) -> None:
 
 
 _TOP_KEYS = {"vault", "auth", "output_dir", "one_shot", "renew_token", "listen", "resources", "log_level",
-             "state_file", "dryrun", "exec_timeout", "timing", "retries"}
+             "state_file", "dryrun", "exec_timeout", "timing", "retries", "one_shot_timeout", "keep_token"}
 _VAULT_KEYS = {"addr", "ca_cert", "tls_skip_verify", "timeout"}
 _AUTH_KEYS = {"method", "mount", "file", "role", "token_file", "role_id_file", "secret_id_file", "login_path",
               "format"}
@@ -204,7 +208,7 @@ _TIMING_KEYS = {"renew_fraction", "safety_buffer", "kv_update", "backoff_initial
 _RES_KEYS = {"name", "type", "path", "kv_version", "version", "params", "file", "format", "template",
              "template_file", "mode", "owner", "group", "update", "renew", "revoke", "revoke_delay", "jitter",
              "retries", "on_change", "create", "size"}
-_HOOK_KEYS = {"exec", "signal", "http", "timeout", "debounce"}
+_HOOK_KEYS = {"exec", "env", "signal", "http", "timeout", "debounce"}
 
 
 class _Where:
@@ -222,55 +226,13 @@ class _Where:
         return f"{self.path}:{line}" if line else self.path
 
 
-def _yaml_lines(text: str) -> dict[str, int]:
-    import yaml  # lazy: only when a YAML file is used
-
-    lines: dict[str, int] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                name = f"{prefix}.{key.value}" if prefix else str(key.value)
-                lines[name] = key.start_mark.line + 1
-                walk(value, name)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                name = f"{prefix}[{i}]"
-                lines[name] = item.start_mark.line + 1
-                walk(item, name)
-
-    with contextlib.suppress(yaml.YAMLError):
-        walk(yaml.compose(text, Loader=yaml.SafeLoader), "")
-    return lines
-
-
-def read_structured(path: str, what: str) -> tuple[Any, str]:
-    """Parse a JSON or YAML file; returns (data, text). One clear ConfigError on any problem."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
-    return parse_structured(text, path, what), text
+def read_structured(path: str, what: str) -> tuple[Any, dict[str, int]]:
+    """Parse a JSON or YAML file, bounded (sidekick.structured); returns (data, {field: line})."""
+    return structured.parse(structured.read_bounded(path, what), path, what)
 
 
 def parse_structured(text: str, path: str, what: str) -> Any:
-    stripped = text.lstrip()
-    if stripped.startswith(("{", "[")) or path.endswith(".json"):
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            if path.endswith(".json"):
-                raise ConfigError(f"{path}: the {what} is not valid JSON ({exc})") from None
-    import yaml  # lazy: only when a YAML file is used
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise ConfigError(f"{path}{line}: the {what} is not valid YAML/JSON ({problem})") from None
+    return structured.parse(text, path, what)[0]
 
 
 def _check_keys(data: Any, allowed: set[str], field: str, where: _Where) -> dict[str, Any]:
@@ -291,8 +253,7 @@ def _check_keys(data: Any, allowed: set[str], field: str, where: _Where) -> dict
 
 def load_file(path: str, cfg: Config | None = None) -> Config:
     """Read the sidekick config file (docs/architecture.md contract) into `cfg`."""
-    data, text = read_structured(path, "sidekick config")
-    lines = {} if text.lstrip().startswith("{") else _yaml_lines(text)
+    data, lines = read_structured(path, "sidekick config")
     where = _Where(path, lines)
     top = _check_keys(data, _TOP_KEYS, "", where)
     cfg = cfg or Config()
@@ -325,7 +286,7 @@ def load_file(path: str, cfg: Config | None = None) -> Config:
             setattr(cfg, attr, str(auth[key] or ""))
     if "output_dir" in top:
         cfg.output_dir = str(top["output_dir"])
-    for key in ("one_shot", "renew_token", "dryrun"):
+    for key in ("one_shot", "renew_token", "dryrun", "keep_token"):
         if key in top:
             setattr(cfg, key, conv(key, parse_bool, top[key]))
     if "listen" in top:
@@ -336,6 +297,8 @@ def load_file(path: str, cfg: Config | None = None) -> Config:
         cfg.state_file = str(top["state_file"] or "")
     if "retries" in top:
         cfg.retries = conv("retries", parse_int, top["retries"])
+    if "one_shot_timeout" in top:
+        cfg.one_shot_timeout = conv("one_shot_timeout", parse_duration, top["one_shot_timeout"])
     exec_timeout = None
     if "exec_timeout" in top:
         exec_timeout = conv("exec_timeout", parse_duration, top["exec_timeout"])
@@ -414,6 +377,13 @@ def _hooks_from_dict(h: Hooks, data: Mapping[str, Any], field: str, where: _Wher
         if not isinstance(argv, list) or not argv or not all(isinstance(a, (str, int)) for a in argv):
             raise ConfigError(f"{where(field + '.exec')}: {field}.exec must be a non-empty argv list")
         h.exec = [str(a) for a in argv]
+    if "env" in data:
+        env = data["env"] or {}
+        if not isinstance(env, dict) or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(k))
+                                                and isinstance(v, (str, int, float)) for k, v in env.items()):
+            raise ConfigError(f"{where(field + '.env')}: {field}.env must map variable names to values, "
+                              "e.g. {APP_MODE: reload}")
+        h.env = {str(k): str(v) for k, v in env.items()}
     if "timeout" in data:
         h.exec_timeout = conv(f"{field}.timeout", parse_duration, data["timeout"])
     if "debounce" in data:

@@ -52,8 +52,19 @@ def test_bad_yaml_is_one_error_with_file_and_line(text: str, line: int, message:
 
 
 def test_an_alias_used_many_times_is_built_once() -> None:
-    # nine levels of nine aliases: 9**9 (387 million) leaves if each alias were expanded
+    # five levels of nine aliases: 9**5 leaves if each alias were expanded, built as shared values
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 5)]
+    doc = load_text("\n".join(lines) + "\n", "f")
+    assert doc["l4"][0] is doc["l4"][1] and doc["l4"][0][0] is doc["l3"][0]
+
+
+def test_an_alias_bomb_is_refused_before_it_is_walked() -> None:
+    # nine levels of nine aliases: 9**9 (387 million) leaves; every later walk (merge, schema) would
+    # visit each one, so the expanded size is bounded at load time (tests/stack/test_hostile_config.py
+    # runs the CLI on it under a memory limit)
     lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x]"]
     lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
-    doc = load_text("\n".join(lines) + "\n", "f")
-    assert doc["l8"][0] is doc["l8"][1] and doc["l8"][0][0] is doc["l7"][0]
+    with pytest.raises(UnusableInput, match="expands to more than") as exc:
+        load_text("\n".join(lines) + "\n", "f")
+    assert exc.value.loc.line == 7  # the first value past the budget: 9**7 leaves

@@ -10,10 +10,13 @@ from . import rules, schema
 from .findings import Finding, Loc, Severity, UnusableInput
 from .merge import Merger, strip
 from .model import Config, build
-from .tree import LocDict, load_file
+from .tree import LocDict, load_text, read_text
 
 BASE = "base"
 SUFFIXES = (".yaml", ".yml")
+# All files of one stack together (each file alone is bounded by tree.MAX_FILE_BYTES): many files just
+# under the per-file limit would otherwise add up to minutes of parsing
+MAX_TOTAL_BYTES = 16 * 1024 * 1024
 
 
 @dataclasses.dataclass
@@ -67,11 +70,16 @@ def _display(path: pathlib.Path) -> str:
         return str(path)
 
 
-def _layer(folder: pathlib.Path, merger: Merger, files: list[str]) -> LocDict:
+def _layer(folder: pathlib.Path, merger: Merger, files: list[str], used: list[int]) -> LocDict:
     layer = LocDict(Loc(_display(folder), 0))
     for path in sorted(p for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file()):
         name = _display(path)
-        doc = load_file(path, name)
+        text = read_text(path, name)
+        used[0] += len(text)
+        if used[0] > MAX_TOTAL_BYTES:
+            raise UnusableInput(Loc(name, 0), f"the stack's files together exceed "
+                                f"{MAX_TOTAL_BYTES // (1024 * 1024)} MiB", "remove files that are not config")
+        doc = load_text(text, name)
         files.append(name)
         if doc is None:
             continue  # an empty file (or only comments) declares nothing
@@ -96,7 +104,8 @@ def load_tree(config_dir: pathlib.Path, stack: str | None) -> tuple[LocDict, lis
         )
     merger = Merger()
     files: list[str] = []
-    tree = strip(_layer(base, merger, files))
+    used = [0]  # characters read so far, bounded by MAX_TOTAL_BYTES
+    tree = strip(_layer(base, merger, files, used))
     if stack is not None:
         overlay = config_dir / stack
         if not overlay.is_dir():
@@ -106,7 +115,7 @@ def load_tree(config_dir: pathlib.Path, stack: str | None) -> tuple[LocDict, lis
                 f"no overlay for stack '{stack}'",
                 f"create {_display(overlay)}/ or use one of: {known}",
             )
-        tree = merger.overlay(tree, _layer(overlay, merger, files))
+        tree = merger.overlay(tree, _layer(overlay, merger, files, used))
     return tree, merger.findings, files
 
 

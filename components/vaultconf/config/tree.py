@@ -22,6 +22,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .findings import UNKNOWN, Loc, UnusableInput
 
 MAX_DEPTH = 64  # deeper than any real config; stops recursion bombs from fuzzed input
+# The benchmark's full-scale config (1,000 users, 300 workloads) is ~0.4 MB and ~110,000 values in all
+# files together; these bounds leave 10x room per file and refuse a 50 MB file or an alias bomb before
+# anything is expanded (the composer keeps aliases as shared nodes: the blow-up comes from walking them).
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_NODES = 1_000_000  # values one file may expand to, counting every alias as a copy of its anchor
+TOO_DEEP = "YAML nesting too deep or too large"
 STANDARD_TAGS = "tag:yaml.org,2002:"
 STR_TAG = STANDARD_TAGS + "str"
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # pure Python where libyaml is missing
@@ -106,8 +112,13 @@ class _Builder:
     def __init__(self, file: str, constructor: Any) -> None:
         self.file = file
         self.constructor = constructor
-        self.done: dict[int, Any] = {}  # an anchor used many times is built once (no alias bombs)
+        # id(node) → (value, expanded size): an anchor used many times is built once and shared, but
+        # every later walk (merge, schema, rules) visits it once per alias, so its size counts each time
+        self.done: dict[int, tuple[Any, int]] = {}
         self.building: set[int] = set()
+
+    def _size(self, node: Node) -> int:
+        return self.done[id(node)][1]
 
     def build(self, node: Node, depth: int = 0) -> Any:
         line = node.start_mark.line + 1
@@ -116,7 +127,7 @@ class _Builder:
                                 "flatten the document")
         key = id(node)
         if key in self.done:
-            return self.done[key]
+            return self.done[key][0]
         if key in self.building:
             raise UnusableInput(Loc(self.file, line), "an alias refers to a node that contains it",
                                 "remove the recursive anchor")
@@ -125,7 +136,19 @@ class _Builder:
             value = self._build(node, line, depth)
         finally:
             self.building.discard(key)
-        self.done[key] = value
+        size = 1
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                merged = key_node.tag == STANDARD_TAGS + "merge" and isinstance(value_node, SequenceNode)
+                size += 1 + sum(self._size(v) for v in (value_node.value if merged else [value_node]))
+        elif isinstance(node, SequenceNode):
+            size += sum(self._size(v) for v in node.value)
+        if size > MAX_NODES:
+            raise UnusableInput(Loc(self.file, line),
+                                f"this value expands to more than {MAX_NODES:,} values (aliases repeat "
+                                "their anchor's content)",
+                                "use fewer aliases of large anchors, or split the file")
+        self.done[key] = (value, size)
         return value
 
     def _build(self, node: Node, line: int, depth: int) -> Any:
@@ -194,8 +217,8 @@ def load_text(text: str, file: str) -> Any:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
-    except RecursionError as exc:
-        raise UnusableInput(Loc(file, 0), "YAML nesting too deep", "flatten the document") from exc
+    except (RecursionError, MemoryError) as exc:  # libyaml stops at 1000 levels; the pure-Python one may not
+        raise UnusableInput(Loc(file, 0), TOO_DEEP, "flatten the document") from exc
     except yaml.YAMLError as exc:  # scanner, parser, composer errors
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
@@ -205,21 +228,34 @@ def load_text(text: str, file: str) -> Any:
         return None
     try:
         return _Builder(file, loader).build(node)
-    except RecursionError as exc:
-        raise UnusableInput(Loc(file, 0), "YAML nesting too deep", "flatten the document") from exc
+    except (RecursionError, MemoryError) as exc:
+        raise UnusableInput(Loc(file, 0), TOO_DEEP, "flatten the document") from exc
     finally:
         loader.dispose()
 
 
+def read_text(path: pathlib.Path, name: str, limit: int = MAX_FILE_BYTES) -> str:
+    """The file's UTF-8 text, refused before parsing when it is larger than `limit` bytes."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)  # never more: a 50 MB file or /dev/zero costs one bounded read
+    except OSError as exc:
+        raise UnusableInput(Loc(name, 0), f"cannot read file: {exc.strerror or type(exc).__name__}",
+                            "check the path and its permissions") from exc
+    if len(data) > limit:
+        raise UnusableInput(Loc(name, 0), f"file larger than {limit // (1024 * 1024)} MiB",
+                            "split the configuration into smaller files")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UnusableInput(Loc(name, line), f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                            "save the file as UTF-8") from exc
+
+
 def load_file(path: pathlib.Path, display: str | None = None) -> Any:
     name = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnusableInput(
-            Loc(name, 0), f"cannot read file: {exc.__class__.__name__}", "check the path"
-        ) from exc
-    return load_text(text, name)
+    return load_text(read_text(path, name), name)
 
 
 def locate(tree: Any, path: Iterable[object]) -> Loc:
