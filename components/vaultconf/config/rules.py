@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from vaultconf import acl
 from vaultconf.errors import ConfigError
 from vaultconf.ttl import check_max, optional_ttl
 
@@ -351,6 +352,17 @@ def _policy_rules(policy: Policy) -> tuple[dict[str, Any] | None, Finding | None
         )
 
 
+def _rule_syntax(policy: Policy, rules: dict[str, Any], problem: str) -> Finding:
+    """The first rule Vault would reject, at its own key's line, with acl's fix (what to write)."""
+    for path, rule in rules.items():
+        try:
+            acl.normalize_rule("policy", path, rule)
+        except ConfigError as exc:
+            loc = policy.node["rules"].locate(path) if policy.hcl is None else policy.at("hcl")
+            return _err("policy-syntax", policy, f"rules.{path}", exc.problem, exc.fix, loc)
+    return _err("policy-syntax", policy, "rules", problem, "merge or remove the conflicting rules")
+
+
 def policy_lint(cfg: Config) -> list[Finding]:
     out: list[Finding] = []
     for policy in cfg.policies:
@@ -361,7 +373,7 @@ def policy_lint(cfg: Config) -> list[Finding]:
         assert rules is not None
         invalid = lint.policy_errors(rules)
         if invalid:
-            out.append(_err("policy-syntax", policy, "rules", invalid, "fix the rule"))
+            out.append(_rule_syntax(policy, rules, invalid))
             continue
         for issue in lint.lint_policy(rules, policy.lint_ignore):
             loc = policy.node["rules"].locate(issue.path) if policy.hcl is None else policy.at("hcl")
