@@ -160,17 +160,17 @@ class Config:
         if not self.resources and not self.one_shot:
             raise ConfigError(f"{where}: no resources declared (add -cn=TYPE:PATH or resources: in the file)")
         seen: set[str] = set()
-        files: dict[str, str] = {}
         for res in self.resources:
             _validate_resource(res, where)
             if res.name in seen:
                 raise ConfigError(f"{where}: resource name {res.name!r} is used twice; names must be unique")
             seen.add(res.name)
-            target = os.path.normpath(os.path.join(self.output_dir, res.filename))
-            if target in files:
-                raise ConfigError(f"{where}: resources {files[target]!r} and {res.name!r} both write "
-                                  f"{res.filename}; set a distinct file")
-            files[target] = res.name
+        from .outputs import Claims
+
+        try:  # every file each resource (and the state file) writes: two owners of one file stop us here
+            Claims.for_config(self)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
         return self
 
 

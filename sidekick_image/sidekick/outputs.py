@@ -1,18 +1,193 @@
-"""The one atomic writer. Every file the sidekick writes goes through `write_files`.
+"""The one atomic writer. Every file the sidekick writes goes through `write_files`, and every one is
+checked there, once, before anything is written.
 
-A group of files (a certificate, its key and CA) is swapped together: every temp file is written and
-fsynced first, then all are renamed, then the directory is fsynced. Rename order: CA and key files first,
-the certificate (and bundles holding it) last, so a reader that reloads when the certificate changes finds
-the matching key already in place. A reader never sees a partial file: rename(2) is atomic.
+Confinement. A name is placed under a root directory (the output directory) and walked one segment at
+a time through directory file descriptors opened with O_NOFOLLOW, so neither `..` nor a symlink planted
+in the volume can take a write elsewhere; the leaf is created with O_EXCL|O_NOFOLLOW and renamed within
+its own directory fd. An absolute `file` outside the output directory (vault-sidekick compatible) is
+the operator's choice and is confined to its own directory. With `claims`, a resource may only write
+the names the configuration gives it, plus, for formats that name files after keys (`txt`: FILE.KEY),
+its prefix followed by ONE safe path segment; a name another resource (or the state file) owns is
+refused. Anything refused raises OutputRefused before the first byte is written.
+
+Atomicity. A group of files (a certificate, its key and CA) is swapped together: every temp file is
+written and fsynced first, then all are renamed, then the directory is fsynced. Rename order: CA and key
+files first, the certificate (and bundles holding it) last, so a reader that reloads when the certificate
+changes finds the matching key already in place. A reader never sees a partial file: rename(2) is atomic.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import sys
 
+from .errors import ConfigError, VaultError
+
+TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
+if TYPE_CHECKING:
+    from .config import Config
+
 _TMP_MARK = ".sidekick-tmp-"
+NAME_MAX = 255          # bytes in one file name (Linux NAME_MAX)
+MAX_FILES = 256         # files in one group: a secret with 100 000 keys in txt format is refused
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_UNSAFE_SEGMENT = re.compile("[\x00-\x1f\x7f/\\\\]")  # control characters, separators (also `\`)
+
+
+class OutputRefused(VaultError):
+    """A secret whose files would leave their directory, take another resource's file, or could not be
+    read back faithfully in its format. Vault answered (status 200); its content is unusable, so the
+    resource fails with this message and nothing of it is written. The message never holds a value."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 200)
+
+
+def shown(name: str) -> str:
+    """A name from Vault as an error may show it: repr (control characters visible), bounded."""
+    text = repr(name)
+    return text if len(text) <= 80 else f"{text[:60]}...' ({len(name)} characters)"
+
+
+def _encoded_len(name: str) -> int:
+    try:
+        return len(name.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: not a name any file system call can take faithfully
+        return NAME_MAX + 1
+
+
+def check_segment(segment: str, what: str) -> None:
+    """A name taken from a secret (a key) that becomes (part of) one file name: one plain segment."""
+    why = ""
+    if not segment:
+        why = "it is empty"
+    elif segment.startswith("."):
+        why = "it starts with '.' (hidden files, '.' and '..' are never written)"
+    elif _UNSAFE_SEGMENT.search(segment):
+        why = "it holds '/', '\\', NUL or another control character"
+    elif _encoded_len(segment) > NAME_MAX:
+        why = f"it is longer than {NAME_MAX} bytes or not valid unicode"
+    if why:
+        raise OutputRefused(f"{what} {shown(segment)} cannot be a file name: {why}")
+
+
+class Claims:
+    """Which configured owner (a resource, the state file) writes which file. Built once at start from
+    the configuration: two owners of one file are a ConfigError (exit 2) naming both. At run time
+    `check` refuses a name its owner was not given, or one another owner holds."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._names: dict[str, set[str]] = {}     # owner → the names (as rendered) it may write
+        self._prefixes: dict[str, list[str]] = {}  # owner → prefixes followed by one key segment
+        self._owner: dict[str, str] = {}          # normalised full path → owner
+
+    @classmethod
+    def for_config(cls, cfg: Config) -> Claims:
+        from .formats import file_names  # formats imports this module: resolved at call time
+
+        claims = cls(cfg.output_dir)
+        claims.add("the state file", [cfg.state_path])
+        for res in cfg.resources:
+            names, prefix = file_names(res)
+            claims.add(cls.label(res.name), names, prefix)
+        return claims
+
+    @staticmethod
+    def label(resource: str) -> str:
+        """How a resource is named as an owner (in errors and in `check`)."""
+        return f"resource {resource!r}"
+
+    def full(self, name: str) -> str:
+        return os.path.normpath(os.path.join(self.root, name))
+
+    def add(self, owner: str, names: list[str], prefix: str = "") -> None:
+        for name in names:
+            path = self.full(name)
+            other = self._owner.get(path)
+            if other is not None and other != owner:
+                raise ConfigError(f"{other} and {owner} both write {path}; give one of them another file")
+            self._owner[path] = owner
+        self._names.setdefault(owner, set()).update(names)
+        if prefix:
+            self._prefixes.setdefault(owner, []).append(prefix)
+
+    def check(self, owner: str, names: list[str]) -> None:
+        fresh: dict[str, str] = {}
+        for name in names:
+            if name not in self._names.get(owner, ()):
+                prefix = next((p for p in self._prefixes.get(owner, ()) if name.startswith(p)), None)
+                if prefix is None:
+                    raise OutputRefused(f"{owner} may not write {shown(name)}")
+                check_segment(name[len(prefix):], "key")  # FILE.KEY's length is checked by _place
+            path = self.full(name)
+            other = self._owner.get(path)
+            if other is not None and other != owner:
+                raise OutputRefused(f"{owner}: {path} belongs to {other}; nothing was written")
+            fresh[path] = owner
+        self._owner.update(fresh)  # a key-named file, once written, is that resource's from now on
+
+
+def _place(name: str, root: str | None) -> tuple[str, list[str]]:
+    """(directory to start from, segments below it) for one name; refuses what would leave it."""
+    if "\x00" in name:
+        raise OutputRefused(f"file {shown(name)} holds a NUL byte")
+    if root is not None:
+        rel = os.path.normpath(name)  # lexical: `a/../b` is `b`; what is left must not start with ..
+        if os.path.isabs(rel):
+            inside = os.path.relpath(rel, os.path.normpath(root))
+            if inside == ".." or inside.startswith("../"):
+                return os.path.dirname(rel), [os.path.basename(rel)]  # configured outside: its own dir
+            rel = inside
+        if rel in (".", "..") or rel.startswith("../"):
+            raise OutputRefused(f"file {shown(name)} leaves the output directory {root}")
+        parts = rel.split("/")
+    else:
+        full = os.path.normpath(name)
+        root, parts = os.path.dirname(full) or ".", [os.path.basename(full)]
+    for part in parts:
+        if part in ("", ".", "..") or _encoded_len(part) > NAME_MAX:
+            raise OutputRefused(f"file {shown(name)}: {shown(part)} is not a usable file name")
+    return root, parts
+
+
+def _open_dir(base: str, parts: list[str], create: bool) -> int | None:
+    """A directory fd for base/parts..., each segment below `base` opened without following a symlink.
+    None when a directory is missing and `create` is false (dry run)."""
+    if create:
+        os.makedirs(base, mode=0o750, exist_ok=True)
+    try:
+        fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if create:
+            raise
+        return None
+    try:
+        for part in parts:
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o750, dir_fd=fd)
+            try:
+                sub = os.open(part, _DIR, dir_fd=fd)
+            except FileNotFoundError:
+                if create:
+                    raise
+                os.close(fd)
+                return None
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a symlink (O_NOFOLLOW) or a file
+                    raise OutputRefused(f"{os.path.join(base, *parts)}: {part!r} is a symlink or not a "
+                                        "directory; refusing to write through it") from None
+                raise
+            os.close(fd)
+            fd = sub
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _rename_last(path: str) -> bool:
@@ -20,45 +195,66 @@ def _rename_last(path: str) -> bool:
     return name.endswith(".crt") or (name.endswith(".pem") and not name.endswith(("-key.pem", "-ca.pem")))
 
 
-def _same(path: str, content: bytes, mode: int) -> bool:
+def _same(dir_fd: int, leaf: str, content: bytes, mode: int, shown_path: str) -> bool:
     try:
-        st = os.stat(path)
-        if st.st_size != len(content) or (st.st_mode & 0o7777) != mode:
-            return False
-        with open(path, "rb") as fh:
-            return fh.read() == content
+        st = os.stat(leaf, dir_fd=dir_fd, follow_symlinks=False)
     except OSError:
         return False
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    if (st.st_mode & 0o170000) == 0o040000:
+        raise OutputRefused(f"{shown_path} is a directory; refusing to replace it")
+    if (st.st_mode & 0o170000) != 0o100000 or st.st_size != len(content) or (st.st_mode & 0o7777) != mode:
+        return False  # a symlink or anything else is replaced by rename, never followed
     try:
-        os.fsync(fd)
+        fd = os.open(leaf, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(len(content) + 1) == content
     finally:
         os.close(fd)
 
 
 def write_files(files: list[tuple[str, bytes]], mode: int = 0o600, owner: int | None = None,
-                group: int | None = None, dryrun: bool = False) -> list[str]:
-    """Atomically write every changed file; returns the paths that changed (unchanged ones are untouched)."""
-    changed = [(path, content) for path, content in files if not _same(path, content, mode)]
-    if not changed:
-        return []
-    if dryrun:
-        for path, content in changed:
-            sys.stdout.write(f"dry-run: {path} (mode {mode:04o}):\n")
-            sys.stdout.write(content.decode("utf-8", "replace") + "\n")
-        sys.stdout.flush()
-        return [path for path, _ in changed]
-    temps: list[tuple[str, str]] = []
+                group: int | None = None, dryrun: bool = False, *, root: str | None = None,
+                claims: Claims | None = None, claimant: str = "") -> list[str]:
+    """Atomically write every changed file; returns the paths that changed (unchanged ones are untouched).
+
+    `root`: relative names go below it and may not leave it (without a root each absolute path is
+    confined to its own directory). `claims`/`claimant`: the names `claimant` may write (its root is the
+    claims' root). Raises OutputRefused, before writing anything, for any file that is not allowed."""
+    if len(files) > MAX_FILES:
+        raise OutputRefused(f"{claimant or 'a write'} would write {len(files)} files (at most {MAX_FILES})")
+    if claims is not None:
+        claims.check(claimant, [name for name, _ in files])
+        root = claims.root
+    placed = [(*_place(name, root), content) for name, content in files]
+    fds: dict[tuple[str, tuple[str, ...]], int | None] = {}
+    temps: list[tuple[int, str, str, str]] = []  # (dir fd, temp name, leaf, shown path)
+    changed: list[tuple[int | None, str, str, bytes]] = []
     try:
-        for path, content in changed:
-            directory = os.path.dirname(path) or "."
-            os.makedirs(directory, mode=0o750, exist_ok=True)
-            tmp = os.path.join(directory, f".{os.path.basename(path)}{_TMP_MARK}{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-            temps.append((tmp, path))
+        for base, parts, content in placed:
+            key = (base, tuple(parts[:-1]))
+            if key not in fds:
+                fds[key] = _open_dir(base, parts[:-1], create=not dryrun)
+            fd, shown_path = fds[key], os.path.join(base, *parts)
+            if fd is None or not _same(fd, parts[-1], content, mode, shown_path):
+                changed.append((fd, parts[-1], shown_path, content))
+        if dryrun:
+            for _, _, path, content in changed:
+                sys.stdout.write(f"dry-run: {path} (mode {mode:04o}):\n")
+                sys.stdout.write(content.decode("utf-8", "replace") + "\n")
+            sys.stdout.flush()
+            return [path for _, _, path, _ in changed]
+        for i, (dir_fd, leaf, path, content) in enumerate(changed):
+            assert dir_fd is not None
+            tmp = f"{_TMP_MARK}{os.getpid()}-{i}"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dir_fd)  # a predecessor with our pid (pid 1 in a container)
+            # O_EXCL: never write into a file someone planted (a hard link to elsewhere, a symlink)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=dir_fd)
+            temps.append((dir_fd, tmp, leaf, path))
             try:
                 view = memoryview(content)
                 while view:
@@ -69,17 +265,20 @@ def write_files(files: list[tuple[str, bytes]], mode: int = 0o600, owner: int | 
                 os.fsync(fd)
             finally:
                 os.close(fd)
-        temps.sort(key=lambda item: _rename_last(item[1]))
-        for tmp, path in temps:
-            os.replace(tmp, path)
-        for directory in sorted({os.path.dirname(path) or "." for _, path in temps}):
-            _fsync_dir(directory)
+        temps.sort(key=lambda item: _rename_last(item[3]))
+        for dir_fd, tmp, leaf, _ in temps:
+            os.replace(tmp, leaf, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        for dir_fd in {dir_fd for dir_fd, _, _, _ in temps}:
+            os.fsync(dir_fd)
         temps = []
     finally:
-        for tmp, _ in temps:  # a failure before the renames: leave no temp file behind
+        for dir_fd, tmp, _, _ in temps:  # a failure before the renames: leave no temp file behind
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
-    return [path for path, _ in changed]
+                os.unlink(tmp, dir_fd=dir_fd)
+        for open_fd in fds.values():
+            if open_fd is not None:
+                os.close(open_fd)
+    return [path for _, _, path, _ in changed]
 
 
 def clean_temp_files(directory: str) -> None:
@@ -89,6 +288,6 @@ def clean_temp_files(directory: str) -> None:
     except OSError:
         return
     for name in names:
-        if _TMP_MARK in name:
+        if name.startswith(".") and _TMP_MARK in name:
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(directory, name))

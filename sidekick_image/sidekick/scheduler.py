@@ -19,7 +19,7 @@ from .formats import render
 from .hooks import HookRunner
 from .log import log
 from .metrics import Metrics
-from .outputs import clean_temp_files, write_files
+from .outputs import Claims, clean_temp_files, write_files
 from .schedule import (
     backoff,
     interval_at,
@@ -89,6 +89,7 @@ class Sidekick:
         self.revokes: list[tuple[float, str]] = []
         self.heartbeat = clock()
         self.has_templates = any(t.res.format == "template" for t in self.tasks)
+        self.claims = Claims.for_config(cfg)  # which files each resource may write (outputs.py)
 
     # ------------------------------------------------------------------------------------ helpers
     def _wait(self, seconds: float) -> None:
@@ -238,10 +239,10 @@ class Sidekick:
     def write(self, task: Task) -> list[str]:
         assert task.fetched is not None
         res = task.res
-        rendered = [(self.path_of(name), content) for name, content in
-                    render(res, task.fetched.data, self.everything())]
-        changed = write_files(rendered, res.file_mode, res.owner, res.group, self.cfg.dryrun)
-        task.files = [path for path, _ in rendered]
+        rendered = render(res, task.fetched.data, self.everything())
+        changed = write_files(rendered, res.file_mode, res.owner, res.group, self.cfg.dryrun,
+                              claims=self.claims, claimant=Claims.label(res.name))
+        task.files = [self.path_of(name) for name, _ in rendered]
         task.written = True
         if changed:
             self.metrics.inc("writes", res.name)
@@ -304,7 +305,7 @@ class Sidekick:
         task.fetched = fetched
         try:
             self.write(task)
-        except OSError:
+        except (OSError, VaultError):  # VaultError: OutputRefused, a format's or template's refusal
             # Nothing new reached the disk: readiness and renewals must keep describing what is there,
             # and the new lease (a database user, an IAM key) is handed back now instead of living out
             # its TTL unused; each retry fetches afresh.
@@ -319,7 +320,11 @@ class Sidekick:
         if self.has_templates and res.format != "template":
             for other in self.tasks:
                 if other is not task and other.res.format == "template" and other.fetched is not None:
-                    self.write(other)
+                    try:
+                        self.write(other)
+                    except (OSError, VaultError) as exc:  # the template's failure is its own, not ours
+                        self.metrics.inc("failures", other.res.name)
+                        log.error("cannot write the secret files", resource=other.res.name, error=str(exc))
         if old is not None and old.lease_id and old.lease_id != fetched.lease_id and res.revoke:
             self.revokes.append((now + res.revoke_delay, old.lease_id))
         self._schedule(task, now)

@@ -88,9 +88,9 @@ def test_certificate_is_renamed_last(tmp_path: pathlib.Path, monkeypatch: pytest
     order: list[str] = []
     real = os.replace
 
-    def spy(src: str, dst: str) -> None:
+    def spy(src: str, dst: str, **dir_fds: int) -> None:  # the writer renames within a directory fd
         order.append(os.path.basename(dst))
-        real(src, dst)
+        real(src, dst, **dir_fds)
 
     monkeypatch.setattr(outputs.os, "replace", spy)
     write_files([(str(tmp_path / n), b"x") for n in ("s.crt", "s.key", "s.ca")])
