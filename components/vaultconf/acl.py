@@ -20,7 +20,7 @@ capability set, exactly as in ``sys/capabilities``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -318,12 +318,20 @@ def _match(acl: _Acl, path: str) -> frozenset[str] | None:
     return _non_exact(acl, path)
 
 
+def evaluator(policies: Sequence[PolicyRules]) -> Callable[[str], frozenset[str]]:
+    """`capabilities` for many paths against the same policies, compiling them once."""
+    acl = _compile(policies)
+
+    def evaluate(path: str) -> frozenset[str]:
+        caps = _match(acl, path.lstrip("/"))
+        return DENY if not caps or "deny" in caps else caps
+
+    return evaluate
+
+
 def capabilities(policies: Sequence[PolicyRules], path: str) -> frozenset[str]:
     """The capabilities `policies` grant on `path`, as Vault's sys/capabilities would report them."""
-    caps = _match(_compile(policies), path.lstrip("/"))
-    if not caps or "deny" in caps:
-        return DENY
-    return caps
+    return evaluator(policies)(path)
 
 
 def allows(policies: Sequence[PolicyRules], path: str, capability: str) -> bool:
