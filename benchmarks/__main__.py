@@ -119,7 +119,7 @@ METHOD = """\
   users, 500 policies, 50 CAs = 10 roots + 40 intermediates, 200 PKI roles, 100 AWS roles, 300 workloads,
   each workload reading KV, a certificate and AWS credentials granted by its user's policy;
   `vaultconf validate` is clean). The real `infra/__main__.py` is copied next to it and run under the
-  recording Pulumi mocks (`tests/support/pulumi_mocks.py`). The *flat* program replays the same custom
+  recording Pulumi mocks (`vaultconf.testing`). The *flat* program replays the same custom
   resources (type, name, inputs) with bare `pulumi.CustomResource` calls: no YAML, no validation, no
   components; a second flat program makes the same calls through the provider SDKs' classes
   (`vault.Policy(...)`, `k8s.core.v1.Secret(...)`), as a program written out by hand would.

@@ -26,10 +26,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
+from vaultconf.testing import MockRun, Recorded, run_under_mocks
 
 from benchmarks import genconfig
 from tests.stack._program import SECRETS, stack_config
-from tests.support.pulumi_mocks import MockRun, Recorded, run_under_mocks
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STACK = "bench"

@@ -20,6 +20,7 @@ import pulumi_vault as vault
 from vaultconf import names
 from vaultconf._base import Component, count, label, start
 from vaultconf._k8s import opaque_secret
+from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth, binding, input_list, token_settings
 from vaultconf.errors import ConfigError
@@ -58,7 +59,7 @@ class AppRoleArgs(TypedDict, total=False):
     path: str
     """Mount path (default "approle")."""
     roles: Mapping[str, AppRoleSpec]
-    vault_addr: pulumi.Input[str]
+    vault_addr: Input[str]
     """Written to the Secrets as VAULT_ADDR."""
 
 
@@ -112,13 +113,13 @@ class AppRole(Component):
                 'set vault_addr, e.g. "https://vault.vault.svc:8200"',
             )
         super().__init__(resource_name, opts)
-        backend = vault.AuthBackend(self.child("backend"), type="approle", path=self.path, opts=self.opts())
+        backend = vault.AuthBackend(self.child(names.BACKEND_CHILD), type="approle", path=self.path, opts=self.opts())
         vault_addr = pulumi.Output.from_input(args.get("vault_addr", ""))
         self.role_ids, self.secret_ids = {}, {}
         for role, (settings, namespaces, secret_name, issue_key) in sorted(prepared.items()):
             slug = names.k8s_name(role)
             vrole = vault.approle.AuthBackendRole(
-                self.child(f"role-{slug}"),
+                self.child(names.auth_role_child(role)),
                 backend=backend.path,
                 role_name=role,
                 **settings,

@@ -11,6 +11,7 @@ import pulumi_vault as vault
 
 from vaultconf import names
 from vaultconf._base import Component, require, require_instance, start
+from vaultconf._types import Input
 from vaultconf.errors import ConfigError
 from vaultconf.ttl import check_max, optional_ttl
 
@@ -22,9 +23,9 @@ class AwsSecretsEngineArgs(TypedDict, total=False):
 
     path: str
     """Mount path (default "aws")."""
-    access_key: pulumi.Input[str]
+    access_key: Input[str]
     """Root access key id, from stack secrets (required)."""
-    secret_key: pulumi.Input[str]
+    secret_key: Input[str]
     """Root secret access key, from stack secrets (required; kept secret)."""
     region: str
     iam_endpoint: str
@@ -61,7 +62,7 @@ class AwsSecretsEngine(Component):
                 )
         super().__init__(resource_name, opts)
         vault.aws.SecretBackend(
-            self.child("backend"),
+            self.child(names.BACKEND_CHILD),
             path=self.path,
             access_key=access_key,
             secret_key=pulumi.Output.secret(secret_key),
@@ -157,7 +158,7 @@ class AwsRole(Component):
         self.creds_path = f"{engine.path}/{'sts' if sts else 'creds'}/{self.name}"
         super().__init__(resource_name, opts)
         vault.aws.SecretBackendRole(
-            self.child("role"),
+            self.child(names.ROLE_CHILD),
             backend=engine.path,
             name=self.name,
             credential_type=credential_type,

@@ -25,6 +25,7 @@ import pulumi_vault as vault
 from vaultconf import names
 from vaultconf._base import Component, label, require, start
 from vaultconf._k8s import MANAGED_BY
+from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth, binding, input_list, secret_input, token_settings
 from vaultconf.errors import ConfigError
@@ -64,10 +65,10 @@ class KubernetesAuthArgs(TypedDict, total=False):
 
     path: str
     """Mount path (default "kubernetes")."""
-    kubernetes_host: pulumi.Input[str]
+    kubernetes_host: Input[str]
     """API server URL as Vault reaches it (required)."""
-    kubernetes_ca_cert: pulumi.Input[str]
-    token_reviewer_jwt: pulumi.Input[str]
+    kubernetes_ca_cert: Input[str]
+    token_reviewer_jwt: Input[str]
     """JWT Vault uses for TokenReview (secret); default: the caller's own token (each workload's service
     account then needs `system:auth-delegator`). Exclusive with `token_reviewer`."""
     token_reviewer: TokenReviewerSpec
@@ -130,13 +131,13 @@ class KubernetesAuth(Component):
             }
         super().__init__(resource_name, opts)
         backend = vault.AuthBackend(
-            self.child("backend"), type="kubernetes", path=self.path, opts=self.opts()
+            self.child(names.BACKEND_CHILD), type="kubernetes", path=self.path, opts=self.opts()
         )
         reviewer_jwt = (
             self._reviewer_token(*reviewer) if reviewer else secret_input(args.get("token_reviewer_jwt"))
         )
         config = vault.kubernetes.AuthBackendConfig(
-            self.child("config"),
+            self.child(names.AUTH_CONFIG_CHILD),
             backend=backend.path,
             kubernetes_host=host,
             kubernetes_ca_cert=args.get("kubernetes_ca_cert"),
@@ -147,7 +148,7 @@ class KubernetesAuth(Component):
         )
         for role, settings in sorted(role_settings.items()):
             vault.kubernetes.AuthBackendRole(
-                self.child(f"role-{names.k8s_name(role)}"),
+                self.child(names.auth_role_child(role)),
                 backend=backend.path,
                 role_name=role,
                 **settings,

@@ -11,6 +11,7 @@ import pulumi_vault as vault
 
 from vaultconf import names
 from vaultconf._base import Component, count, start
+from vaultconf._types import Input
 from vaultconf.ttl import optional_ttl
 
 
@@ -25,7 +26,7 @@ class KvStoreArgs(TypedDict, total=False):
     """Writers must pass check-and-set (default False)."""
     delete_version_after: int | str
     """Delete versions older than this (default: never)."""
-    secrets: Mapping[str, pulumi.Input[Mapping[str, Any]]]
+    secrets: Mapping[str, Input[Mapping[str, Any]]]
     """Seeded secrets: name (e.g. "team-a/db") → data, typically from `config.require_secret_object`.
     Stored as secrets in state."""
 
@@ -50,7 +51,7 @@ class KvStore(Component):
         self.secret_paths = {key: self.data_path(key) for key in secrets}
         super().__init__(resource_name, opts)
         mount = vault.Mount(
-            self.child("mount"),
+            self.child(names.MOUNT_CHILD),
             path=self.path,
             type="kv",
             options={"version": "2"},
@@ -58,7 +59,7 @@ class KvStore(Component):
             opts=self.opts(),
         )
         config = vault.kv.SecretBackendV2(
-            self.child("config"),
+            self.child(names.KV_CONFIG_CHILD),
             mount=mount.path,
             max_versions=max_versions,
             cas_required=args.get("cas_required", False),

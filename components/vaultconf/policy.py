@@ -10,6 +10,7 @@ import pulumi_vault as vault
 
 from vaultconf import names
 from vaultconf._base import Component, start
+from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
 from vaultconf.errors import ConfigError
 from vaultconf.hcl import render_policy
@@ -24,7 +25,7 @@ class PolicyArgs(TypedDict, total=False):
     """Plain structured rules: path pattern → ["read", ...] or {"capabilities": [...],
     "allowed_parameters": {...}, "denied_parameters": {...}, "required_parameters": [...]}. Plain (not an
     Output) so capabilities are checked, and workloads' reads verified, before anything is deployed."""
-    hcl: pulumi.Input[str]
+    hcl: Input[str]
     """Raw policy HCL, taken as is (not checked; workloads cannot be verified against it)."""
 
 
@@ -50,7 +51,7 @@ class Policy(Component):
                 "give exactly one of rules and hcl",
                 "use rules (structured, checked) unless you need raw HCL",
             )
-        document: pulumi.Input[str]
+        document: Input[str]
         if "rules" in args:
             self.rules = args["rules"]
             document = render_policy(self.rules, component=who)
@@ -60,13 +61,13 @@ class Policy(Component):
             if isinstance(document, str) and not document.strip():
                 raise ConfigError(who, "hcl", "the policy is empty", "add at least one path block")
         super().__init__(resource_name, opts)
-        policy = vault.Policy(self.child("policy"), name=policy_name, policy=document, opts=self.opts())
+        policy = vault.Policy(self.child(names.POLICY_CHILD), name=policy_name, policy=document, opts=self.opts())
         self.name = policy.name
         self.hcl = policy.policy
         self.register_outputs({"name": self.name, "hcl": self.hcl})
 
 
-def policy_names(policies: Any, who: str, field: str = "policies") -> list[pulumi.Input[str]]:
+def policy_names(policies: Any, who: str, field: str = "policies") -> list[Input[str]]:
     """Token policy names from a list of Policy components, names or Outputs."""
     if policies is None:
         return []
@@ -74,7 +75,7 @@ def policy_names(policies: Any, who: str, field: str = "policies") -> list[pulum
         raise ConfigError(
             who, field, f"expected a list of policies, got {policies!r}", 'write e.g. [app_policy, "default"]'
         )
-    out: list[pulumi.Input[str]] = []
+    out: list[Input[str]] = []
     for p in policies:
         if isinstance(p, Policy):
             out.append(p.name)

@@ -12,6 +12,7 @@ import pulumi_vault as vault
 from vaultconf import names
 from vaultconf._base import Component, count, start
 from vaultconf._k8s import canonical_json, opaque_secret
+from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth
 from vaultconf.errors import ConfigError
@@ -45,7 +46,7 @@ class UserArgs(TypedDict, total=False):
     """Kubernetes namespaces that get the credentials Secret."""
     secret_name: str
     """Name of the credentials Secret (default "vault-<username>")."""
-    vault_addr: pulumi.Input[str]
+    vault_addr: Input[str]
     """Vault address the workloads use, written to the Secret as VAULT_ADDR."""
 
 
@@ -110,7 +111,7 @@ class User(Component):
         self.password = pulumi.Output.secret(generated.result)
         version = rotation + 1
         user = vault.UserpassAuthBackendUser(
-            self.child("user"),
+            self.child(names.USER_CHILD),
             mount=self.mount,
             username=username,
             password_wo=self.password,

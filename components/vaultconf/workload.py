@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from vaultconf import names
 from vaultconf._base import Component, count, require, start
 from vaultconf._k8s import MANAGED_BY
+from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth
 from vaultconf.errors import ConfigError
@@ -27,7 +28,7 @@ class WorkloadArgs(TypedDict, total=False):
 
     namespace: str
     """Kubernetes namespace (required; must exist)."""
-    image: pulumi.Input[str]
+    image: Input[str]
     """The app image (required)."""
     kind: Literal["Deployment", "Job"]
     """Default "Deployment". A Job gets the sidekick one-shot, as a plain init container."""
@@ -47,7 +48,7 @@ class WorkloadArgs(TypedDict, total=False):
     """Plain rules of the identity's policies for the read check, when `auth` does not know them."""
     secrets: Sequence[SidekickSecret]
     """What the sidekick delivers (required)."""
-    sidekick_image: pulumi.Input[str]
+    sidekick_image: Input[str]
     """The sidekick image (required)."""
     vault_addr: str
     """Vault URL as pods reach it (required)."""

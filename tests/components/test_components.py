@@ -8,9 +8,9 @@ import json
 import pulumi
 import pytest
 import vaultconf as vc
+from vaultconf.testing import MockRun, run_under_mocks
 
 from tests.components._programs import VAULT_ADDR, full_stack, providers
-from tests.support.pulumi_mocks import MockRun, run_under_mocks
 
 CHILDREN = {
     "vaultconf:index:Policy": {"vault:index/policy:Policy"},

@@ -8,8 +8,7 @@ import pulumi
 import pulumi_random as random
 import pulumi_vault as vault
 import pytest
-
-from tests.support.pulumi_mocks import MockRun, run_under_mocks
+from vaultconf.testing import MockRun, run_under_mocks
 
 
 class Box(pulumi.ComponentResource):

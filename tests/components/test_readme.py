@@ -7,8 +7,7 @@ import re
 from typing import Any
 
 import kubernetes_validate
-
-from tests.support.pulumi_mocks import run_under_mocks
+from vaultconf.testing import run_under_mocks
 
 README = pathlib.Path(__file__).resolve().parents[2] / "components" / "README.md"
 CONFIG = {

@@ -9,9 +9,9 @@ import kubernetes_validate
 import pulumi
 import pytest
 import vaultconf as vc
+from vaultconf.testing import run_under_mocks
 
 from tests.components._programs import SIDEKICK, VAULT_ADDR, full_stack, reader_rules
-from tests.support.pulumi_mocks import run_under_mocks
 
 K8S_VERSION = "1.33"  # oldest schema kubernetes-validate ships that has native sidecars GA
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 import vaultconf as vc
+from vaultconf.testing import MockRun, run_under_mocks
 
 from tests.components._programs import SIDEKICK, VAULT_ADDR, full_stack, providers
-from tests.support.pulumi_mocks import MockRun, run_under_mocks
 
 
 @pytest.fixture(scope="module")

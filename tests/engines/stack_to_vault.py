@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from tests.support.pulumi_mocks import MockRun, Recorded
+from vaultconf.testing import MockRun, Recorded
+
 from tests.support.vault import VaultBase
 
 JSON = dict[str, Any]

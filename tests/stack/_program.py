@@ -12,8 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from tests.support.pulumi_mocks import MockRun, RecordingMocks, run_under_mocks
+from vaultconf.testing import MockRun, RecordingMocks, run_under_mocks
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "infra" / "__main__.py"

@@ -7,10 +7,10 @@ import pathlib
 
 import pulumi
 import pytest
+from vaultconf.testing import MockRun, RecordingMocks
 
 from tests.stack._helpers import example_with
 from tests.stack._program import SEEDED, run_stack, stack_config
-from tests.support.pulumi_mocks import MockRun, RecordingMocks
 
 STACKS = ("dev", "staging", "prod")
 
