@@ -1,9 +1,21 @@
-"""/healthz, /readyz and /metrics on a tiny socket server (http.server would add ~1.5 MiB RSS)."""
+"""/healthz, /readyz and /metrics on a small non-blocking socket server (http.server would add ~1.5 MiB RSS).
+
+One thread multiplexes every connection with `selectors`, so a client that sends a byte every second
+cannot delay anyone else: each connection has one deadline for its whole request and response
+(REQUEST_DEADLINE), at most MAX_REQUEST bytes are buffered per connection, and at most MAX_CONNECTIONS are
+open; when a new one arrives at the limit the oldest is dropped, so a fresh probe always gets in. The
+handlers are cheap (in-memory state only), so answering inline keeps every probe well under a second.
+`/readyz` says only "ready" or "not ready": which resource is missing and why goes to the log and to the
+`sidekick_resource_ready` metric, never to whoever can reach the port.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import selectors
 import socket
 import threading
+import time
 
 from .log import log
 
@@ -11,75 +23,163 @@ TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this 
 if TYPE_CHECKING:
     from typing import Any
 
+REQUEST_DEADLINE = 2.0   # seconds from accept to the last byte of the response
+MAX_REQUEST = 8192       # bytes of request head kept per connection
+MAX_CONNECTIONS = 64
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
+            503: "Service Unavailable"}
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """"HOST:PORT", "[::]:PORT" or ":PORT" (all IPv4 interfaces) → (host, port)."""
+    host, _, port = listen.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return host or "0.0.0.0", int(port)
+
+
+class _Conn:
+    __slots__ = ("buf", "deadline", "opened", "out", "sock")
+
+    def __init__(self, sock: socket.socket, now: float) -> None:
+        self.sock = sock
+        self.buf = b""
+        self.out = b""
+        self.opened = now
+        self.deadline = now + REQUEST_DEADLINE
+
 
 class StatusServer:
     def __init__(self, listen: str, health: Any, ready: Any, metrics: Any) -> None:
-        host, _, port = listen.rpartition(":")
-        self.addr = (host or "0.0.0.0", int(port))
+        self.addr = parse_listen(listen)
         self.health = health      # () -> (bool, str)
-        self.ready = ready        # () -> (bool, str)
+        self.ready = ready        # () -> (bool, str); only the bool is served
         self.metrics = metrics    # () -> str
         self.sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
+        self._running = False
 
     def start(self) -> None:
-        sock = socket.socket(socket.AF_INET6 if ":" in self.addr[0] else socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(self.addr)
-        sock.listen(16)
-        sock.settimeout(0.5)
+        family = socket.AF_INET6 if ":" in self.addr[0] else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(self.addr)
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
         self.sock = sock
         self.addr = sock.getsockname()[:2]
-        self._thread = threading.Thread(target=self._serve, name="status", daemon=True)
+        self._running = True
+        self._thread = threading.Thread(target=self._serve, args=(sock,), name="status", daemon=True)
         self._thread.start()
         log.info("status endpoints listening", address=f"{self.addr[0]}:{self.addr[1]}")
 
     def stop(self) -> None:
-        sock, self.sock = self.sock, None
-        if sock is not None:
-            sock.close()
+        self._running = False
         if self._thread is not None:
             self._thread.join(2)
+        self.sock = None
 
-    def _serve(self) -> None:
-        while self.sock is not None:
+    # ------------------------------------------------------------------------------------ the loop
+    def _serve(self, listener: socket.socket) -> None:
+        sel = selectors.DefaultSelector()
+        sel.register(listener, selectors.EVENT_READ, None)
+        conns: dict[socket.socket, _Conn] = {}
+        try:
+            while self._running:
+                now = time.monotonic()
+                wait = min([c.deadline for c in conns.values()] + [now + 0.5]) - now
+                for key, events in sel.select(max(0.0, wait)):
+                    if key.data is None:
+                        self._accept(listener, sel, conns)
+                    elif events & selectors.EVENT_READ:
+                        self._read(key.data, sel, conns)
+                    elif events & selectors.EVENT_WRITE:
+                        self._write(key.data, sel, conns)
+                now = time.monotonic()
+                for conn in [c for c in conns.values() if c.deadline <= now]:
+                    self._close(conn, sel, conns)  # too slow: its deadline is spent
+        except Exception as exc:  # the probes must say something is wrong rather than hang
+            log.error("status server failed", error=exc.__class__.__name__)
+        finally:
+            for conn in list(conns.values()):
+                self._close(conn, sel, conns)
+            sel.close()
+            listener.close()
+
+    def _accept(self, listener: socket.socket, sel: selectors.BaseSelector,
+                conns: dict[socket.socket, _Conn]) -> None:
+        while True:
             try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
+                sock, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
                 return
-            try:
-                conn.settimeout(2.0)
-                self._handle(conn)
-            except OSError:
-                pass
-            finally:
-                conn.close()
+            except OSError:  # e.g. EMFILE: try again on the next wake-up
+                return
+            sock.setblocking(False)
+            if len(conns) >= MAX_CONNECTIONS:  # drop the oldest: a new probe must always get through
+                self._close(min(conns.values(), key=lambda c: c.opened), sel, conns)
+            conn = _Conn(sock, time.monotonic())
+            conns[sock] = conn
+            sel.register(sock, selectors.EVENT_READ, conn)
 
-    def _handle(self, conn: socket.socket) -> None:
-        data = b""
-        while b"\r\n\r\n" not in data and b"\n\n" not in data and len(data) < 8192:
-            chunk = conn.recv(2048)
-            if not chunk:
-                break
-            data += chunk
-        parts = data.split(b"\n", 1)[0].split()
+    def _read(self, conn: _Conn, sel: selectors.BaseSelector, conns: dict[socket.socket, _Conn]) -> None:
+        try:
+            chunk = conn.sock.recv(4096)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._close(conn, sel, conns)
+            return
+        conn.buf += chunk
+        if b"\r\n\r\n" in conn.buf or b"\n\n" in conn.buf or len(conn.buf) >= MAX_REQUEST:
+            conn.out = self.respond(conn.buf[:MAX_REQUEST])
+            conn.buf = b""
+            sel.modify(conn.sock, selectors.EVENT_WRITE, conn)
+            self._write(conn, sel, conns)
+
+    def _write(self, conn: _Conn, sel: selectors.BaseSelector, conns: dict[socket.socket, _Conn]) -> None:
+        try:
+            sent = conn.sock.send(conn.out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            sent = len(conn.out)
+        conn.out = conn.out[sent:]
+        if not conn.out:
+            self._close(conn, sel, conns)
+
+    @staticmethod
+    def _close(conn: _Conn, sel: selectors.BaseSelector, conns: dict[socket.socket, _Conn]) -> None:
+        conns.pop(conn.sock, None)
+        with contextlib.suppress(KeyError, ValueError):  # already closed (evicted) or never registered
+            sel.unregister(conn.sock)
+        conn.sock.close()
+
+    # ------------------------------------------------------------------------------------ HTTP
+    def respond(self, request: bytes) -> bytes:
+        """The whole response to one request head (Connection: close)."""
+        parts = request.split(b"\n", 1)[0].split()
         method = parts[0].decode("latin-1", "replace") if parts else ""
         path = parts[1].decode("latin-1", "replace").split("?", 1)[0] if len(parts) > 1 else ""
         status, ctype, body = 404, "text/plain; charset=utf-8", "not found\n"
-        if method not in ("GET", "HEAD"):
+        if len(parts) < 2:
+            status, body = 400, "bad request\n"
+        elif method not in ("GET", "HEAD"):
             status, body = 405, "method not allowed\n"
         elif path in ("/healthz", "/livez"):
             ok, why = self.health()
             status, body = (200 if ok else 503), why + "\n"
         elif path == "/readyz":
-            ok, why = self.ready()
-            status, body = (200 if ok else 503), why + "\n"
+            ok, _details = self.ready()
+            status, body = (200, "ready\n") if ok else (503, "not ready\n")
         elif path == "/metrics":
             status, ctype, body = 200, "text/plain; version=0.0.4; charset=utf-8", self.metrics()
         payload = body.encode()
-        reason = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}[status]
-        head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n"
-                "Connection: close\r\n\r\n").encode()
-        conn.sendall(head + (b"" if method == "HEAD" else payload))
+        head = (f"HTTP/1.1 {status} {_REASONS[status]}\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n").encode()
+        return head + (b"" if method == "HEAD" else payload)
