@@ -31,12 +31,18 @@ Flags (Go style: -flag=value, -flag value or --flag=value; booleans: -flag or -f
   -cn TYPE:PATH[:OPTS]  a resource (repeatable), see below
   -config FILE          sidekick config file (YAML or JSON; see sidekick_image/README.md)
   -one-shot             fetch every resource once and exit (init containers, Jobs)
+  -one-shot-timeout DUR one-shot: exit 1 if not done within DUR, login and retries included
+                        (env VAULT_SIDEKICK_ONE_SHOT_TIMEOUT; default 60s)
+  -keep-token           do not revoke our Vault token at exit (when it is handed on). By default a
+                        token obtained by login is revoked at exit (auth/token/revoke-self), unless
+                        a lease in use was created with it; a given token (method token) is kept.
   -renew-token          renew the Vault token at ~2/3 of its TTL (always on with -config)
   -ca-cert FILE         CA bundle to verify Vault's certificate
-  -tls-skip-verify      do not verify Vault's certificate (not recommended)
+  -tls-skip-verify      do not verify Vault's certificate (not recommended; warned at start)
   -exec-timeout DUR     timeout of exec hooks (default 1m)
-  -dryrun               print what would be written instead of writing it
-  -listen HOST:PORT     /healthz, /readyz, /metrics (default 0.0.0.0:9191; "" disables)
+  -dryrun               print what would be written instead of writing it (no hooks run)
+  -listen HOST:PORT     bind address of /healthz, /readyz, /metrics (env VAULT_SIDEKICK_LISTEN; default
+                        0.0.0.0:9191; 127.0.0.1:9191 or [::]:9191 work; "" disables; config: listen)
   -log-level LEVEL      debug | info | warning | error (default info)
   -state-file FILE      state file (default OUTPUT/.sidekick-state.json)
   -version              print the version and exit
@@ -58,7 +64,13 @@ Resource spec: -cn=TYPE:PATH[:KEY=VALUE,KEY=VALUE,...]
   tpl=FILE    template file for fmt=template (Jinja2, sandboxed)
   any other KEY=VALUE is a Vault parameter (common_name=, ttl=, version=, ...); a | in a value means ,
 
-Exit codes: 0 done / clean shutdown, 1 one-shot retries spent, 2 bad configuration.
+Exit codes:
+  0  one-shot: every resource written after a successful login; sidecar: clean shutdown (SIGTERM/SIGINT)
+  1  one-shot failed: login refused (bad credentials, 403: at once), a resource refused (404, 400, 403:
+     at once), transient errors (unreachable, 5xx, sealed, 429) still failing after the retries, the
+     -one-shot-timeout bound reached, or stopped by a signal before done; also: the output directory
+     cannot be created
+  2  bad configuration (one line on stderr), or the -listen address cannot be bound
 """
 
 VERSION = "0.1.0"
@@ -70,8 +82,8 @@ TYPE_ALIASES = {
     "raw": "raw", "transit": "write", "write": "write",
 }
 _STRING_FLAGS = {"vault", "auth", "format", "output", "ca-cert", "exec-timeout", "listen", "log-level",
-                 "state-file", "config", "cn", "stats"}
-_BOOL_FLAGS = {"one-shot", "renew-token", "tls-skip-verify", "dryrun", "version", "help", "h"}
+                 "state-file", "config", "cn", "stats", "one-shot-timeout"}
+_BOOL_FLAGS = {"one-shot", "renew-token", "tls-skip-verify", "dryrun", "version", "help", "h", "keep-token"}
 _IGNORED_STRING = {"v", "vmodule", "log_dir", "stderrthreshold", "log_backtrace_at"}
 _IGNORED_BOOL = {"logtostderr", "alsologtostderr"}
 
@@ -225,6 +237,10 @@ def build_config(argv: list[str]) -> Config | str:
         cfg.auth_method = os.environ.get("VAULT_AUTH_METHOD", "token")
         cfg.auth_file = os.environ.get("AUTH_FILE", "")
         cfg.auth_format = os.environ.get("AUTH_FORMAT", "default")
+        cfg.listen = os.environ.get("VAULT_SIDEKICK_LISTEN", cfg.listen)
+        if os.environ.get("VAULT_SIDEKICK_ONE_SHOT_TIMEOUT"):
+            cfg.one_shot_timeout = parse_duration(os.environ["VAULT_SIDEKICK_ONE_SHOT_TIMEOUT"],
+                                                  "VAULT_SIDEKICK_ONE_SHOT_TIMEOUT")
     exec_timeout = parse_duration(v.get("exec-timeout", os.environ.get("VAULT_SIDEKICK_EXEC_TIMEOUT", "60s")),
                                   "-exec-timeout")
     if "vault" in v:
@@ -235,6 +251,8 @@ def build_config(argv: list[str]) -> Config | str:
         cfg.ca_cert = v["ca-cert"]
     if "listen" in v:
         cfg.listen = v["listen"]
+    if "one-shot-timeout" in v:
+        cfg.one_shot_timeout = parse_duration(v["one-shot-timeout"], "-one-shot-timeout")
     if "log-level" in v:
         cfg.log_level = v["log-level"].lower()
     if "state-file" in v:
@@ -242,7 +260,8 @@ def build_config(argv: list[str]) -> Config | str:
     if "format" in v:
         cfg.auth_format = v["format"]
     for flag, attr in (("one-shot", "one_shot"), ("renew-token", "renew_token"),
-                       ("tls-skip-verify", "tls_skip_verify"), ("dryrun", "dryrun")):
+                       ("tls-skip-verify", "tls_skip_verify"), ("dryrun", "dryrun"),
+                       ("keep-token", "keep_token")):
         if flag in v:
             setattr(cfg, attr, parse_bool(v[flag], f"-{flag}"))
     if "auth" in v:

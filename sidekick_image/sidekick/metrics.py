@@ -20,6 +20,7 @@ class Metrics:
         self.failures: dict[str, int] = {}
         self.writes: dict[str, int] = {}
         self.expiry: dict[str, float] = {}
+        self.ready: dict[str, float] = {}  # 1 written and unexpired, 0 not (the why is in the log)
         self.logins = 0
         self.login_failures = 0
         self.token_expiry = 0.0
@@ -54,6 +55,9 @@ class Metrics:
             family("sidekick_resource_expiry_seconds", "gauge",
                    "Seconds until the resource's secret expires (+Inf: no expiry).",
                    [(lbl, v - now if v != float("inf") else v) for lbl, v in per(self.expiry)])
+            family("sidekick_resource_ready", "gauge",
+                   "1 while the resource's files are written and unexpired (/readyz needs all), else 0.",
+                   per(self.ready))
             family("sidekick_resource_renewals_total", "counter", "Lease renewals that succeeded.",
                    per(self.renewals))
             family("sidekick_resource_fetches_total", "counter", "Secrets fetched (issued, read).",

@@ -11,33 +11,23 @@ import random
 import threading
 import time
 
-from . import state as state_file
-from .auth import Authenticator, Token
+from .auth import Authenticator
 from .config import Config, Resource
 from .errors import VaultError
 from .formats import render
 from .hooks import HookRunner
+from .lifecycle import FETCH, RENEW, Lifecycle, warn_insecure
 from .log import log
 from .metrics import Metrics
 from .outputs import Claims, clean_temp_files, write_files
-from .schedule import (
-    backoff,
-    interval_at,
-    outage_level,
-    refresh_at,
-    renewal_capped,
-    replace_at,
-    safety_margin,
-)
+from .schedule import backoff, interval_at, outage_level, refresh_at, renewal_capped, replace_at
 from .sources import Fetched, Sources
+from .tokens import LOGIN, TokenKeeper
 from .vault import VaultClient
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
 if TYPE_CHECKING:
     from typing import Any
-
-FETCH, RENEW = "fetch", "renew"
-LOGIN, RENEW_TOKEN = "login", "renew-token"
 
 
 class Task:
@@ -62,7 +52,7 @@ class Task:
         return self.fetched.expires if self.fetched else 0.0
 
 
-class Sidekick:
+class Sidekick(TokenKeeper, Lifecycle):
     def __init__(self, cfg: Config, client: VaultClient | None = None, clock: Any = time.time,
                  sleep: Any = None, rng: Any = random.random) -> None:
         self.cfg = cfg
@@ -80,7 +70,7 @@ class Sidekick:
         self.refresh_event = threading.Event()
         self._sleep = sleep or self._wait
         self.tasks = [Task(r) for r in cfg.resources]
-        self.token: Token | None = None
+        self.token = None
         self.token_action = LOGIN
         self.token_due = 0.0
         self.token_attempts = 0
@@ -90,6 +80,9 @@ class Sidekick:
         self.heartbeat = clock()
         self.has_templates = any(t.res.format == "template" for t in self.tasks)
         self.claims = Claims.for_config(cfg)  # which files each resource may write (outputs.py)
+        self.fatal = ""             # one-shot: a permanent error (bad credentials, 403 at login): stop now
+        self.deadline = float("inf")  # one-shot: the clock() time by which it must be done
+        self._readiness = ""        # the last not-ready details logged (logged on change, never served)
 
     # ------------------------------------------------------------------------------------ helpers
     def _wait(self, seconds: float) -> None:
@@ -124,114 +117,6 @@ class Sidekick:
                 task.due = min(task.due, now)
         log.info("Vault is reachable again; retrying what failed")
 
-    # ------------------------------------------------------------------------------------ state
-    def restore(self) -> None:
-        """Adopt still-good leases and certificates from the state file instead of issuing new ones."""
-        if self.cfg.dryrun or self.has_templates:
-            return  # templates need every resource's data in memory
-        saved = state_file.load(self.cfg.state_path)
-        now = self.clock()
-        for task in self.tasks:
-            entry = saved.get(task.res.name)
-            if not entry or entry.get("path") != task.res.path or entry.get("type") != task.res.type:
-                continue
-            files = [str(f) for f in entry.get("files") or []]
-            fetched = Fetched({}, float(entry.get("obtained") or 0), str(entry.get("lease_id") or ""),
-                              float(entry.get("ttl") or 0), bool(entry.get("renewable")))
-            fetched.not_before = float(entry.get("not_before") or 0)
-            fetched.not_after = float(entry.get("not_after") or 0)
-            due = float(entry.get("due") or 0)
-            if not (fetched.not_after or fetched.lease_id) or not state_file.files_present(files):
-                continue
-            life = fetched.expires - fetched.obtained
-            if fetched.expires - now <= safety_margin(life, self.cfg.safety_buffer) or due <= 0:
-                continue
-            task.fetched, task.files, task.written = fetched, files, True
-            task.original_ttl = float(entry.get("original_ttl") or fetched.ttl)
-            task.action = str(entry.get("action") or FETCH)
-            task.due = max(now, due)
-            self.metrics.expiry[task.res.name] = fetched.expires
-            log.info("kept a still-valid secret from the state file", resource=task.res.name,
-                     expires_in=round(fetched.expires - now), next_refresh_in=round(task.due - now))
-
-    def save_state(self) -> None:
-        entries: dict[str, dict[str, Any]] = {}
-        for task in self.tasks:
-            f = task.fetched
-            if f is None or not task.written or not (f.lease_id or f.not_after):
-                continue
-            entries[task.res.name] = {
-                "type": task.res.type, "path": task.res.path, "files": task.files, "obtained": f.obtained,
-                "lease_id": f.lease_id, "ttl": f.ttl, "renewable": f.renewable, "not_before": f.not_before,
-                "not_after": f.not_after, "due": task.due, "action": task.action,
-                "original_ttl": task.original_ttl,
-            }
-        state_file.save(self.cfg.state_path, entries, self.cfg.dryrun)
-
-    # ------------------------------------------------------------------------------------ token
-    def ensure_token(self) -> bool:
-        """Run the token task if due. False when there is no usable token (callers back off)."""
-        now = self.clock()
-        if now < self.token_due:
-            return self.token is not None
-        try:
-            if self.token is None or self.token_action == LOGIN or now >= self.token.expires:
-                self.token = self.auth.login()
-                self.metrics.logins += 1
-                self.token_original_ttl = self.token.ttl
-                log.info("logged in to Vault", method=self.cfg.auth_method, ttl=self.token.ttl,
-                         renewable=self.token.renewable)
-            else:
-                renewed = self.auth.renew()
-                capped = renewal_capped(renewed.ttl, self.token_original_ttl)
-                self.token = renewed
-                log.info("token renewed", ttl=renewed.ttl, capped_by_max_ttl=capped)
-                if capped or not renewed.renewable:
-                    self.token_attempts = 0
-                    self._vault_answered(now)
-                    self._schedule_token(relogin=True)
-                    return True
-            self.token_attempts = 0
-            self._vault_answered(now)
-            # a given token (method token) cannot be replaced by logging in: renew it whenever possible
-            renew = self.token.renewable and (self.cfg.renew_token or self.cfg.auth_method == "token")
-            self._schedule_token(relogin=not renew)
-            return True
-        except VaultError as exc:
-            self.token_attempts += 1
-            self._vault_failed(exc, now)
-            if self.token_action == RENEW_TOKEN and exc.status in (400, 403):
-                self.token_action = LOGIN  # the token is gone: log in again right away
-                self.token_due = now
-                log.warning("token renewal refused; logging in again", error=str(exc))
-                return self.ensure_token() if self.token_attempts < 2 else False
-            self.metrics.login_failures += 1
-            remaining = self.token.expires - now if self.token else float("inf")
-            serving = self.token is not None and remaining > 0
-            self.token_due = now + self._backoff(self.token_attempts, remaining, serving)
-            if self.token is not None and now >= self.token.expires:
-                self.token = None
-            log.error("Vault login failed" if self.token_action == LOGIN or self.token is None
-                      else "token renewal failed", method=self.cfg.auth_method, error=str(exc),
-                      attempt=self.token_attempts, retry_in=round(self.token_due - now, 1))
-            return self.token is not None  # a still-valid token keeps serving the resources
-
-    def _schedule_token(self, relogin: bool) -> None:
-        tok = self.token
-        assert tok is not None
-        self.metrics.token_expiry = tok.expires if tok.ttl else 0.0
-        if not tok.ttl:
-            self.token_action, self.token_due = RENEW_TOKEN, float("inf")
-            return
-        self.token_action = LOGIN if relogin else RENEW_TOKEN
-        self.token_due = refresh_at(tok.obtained, tok.expires, self.cfg.renew_fraction, 0.1, 0.0,
-                                    self.cfg.safety_buffer, self.rng())
-
-    def token_rejected(self) -> None:
-        """A request got 403: the token was revoked or expired early. Log in again before retrying."""
-        self.token_action = LOGIN
-        self.token_due = self.clock()
-
     # ------------------------------------------------------------------------------------ resources
     def everything(self) -> dict[str, dict[str, Any]]:
         return {t.res.name: t.fetched.data for t in self.tasks if t.fetched is not None}
@@ -244,7 +129,10 @@ class Sidekick:
                               claims=self.claims, claimant=Claims.label(res.name))
         task.files = [self.path_of(name) for name, _ in rendered]
         task.written = True
-        if changed:
+        if changed and self.cfg.dryrun:
+            log.info("dry run: secret files NOT written (and no hooks run)", resource=res.name,
+                     files=",".join(changed))
+        elif changed:
             self.metrics.inc("writes", res.name)
             log.info("secret files written", resource=res.name, files=",".join(changed))
             self.hooks.trigger(res.name, res.hooks, task.files)
@@ -280,7 +168,10 @@ class Sidekick:
                 return False
             remaining = task.expires - now if task.fetched else float("inf")
             task.due = now + self._backoff(task.attempts, remaining, serving=task.written and remaining > 0)
-            if self.cfg.one_shot and task.attempts > self.retries_for(res):
+            # One-shot: a permanent error (404, 400; a 403 that a fresh login did not cure) fails at once;
+            # transient ones (transport, 5xx, sealed, 429) use the retries.
+            permanent = not exc.retryable and not (exc.permission_denied and task.attempts < 2)
+            if self.cfg.one_shot and (permanent or task.attempts > self.retries_for(res)):
                 task.failed = True
             log.error("resource refresh failed", resource=res.name, path=res.path, error=str(exc),
                       attempt=task.attempts, retry_in=round(task.due - now, 1),
@@ -388,24 +279,6 @@ class Sidekick:
                 log.warning("lease revoke failed", error=str(exc))
         self.revokes = keep
 
-    # ------------------------------------------------------------------------------------ health
-    def health(self) -> tuple[bool, str]:
-        stale = self.clock() - self.heartbeat
-        limit = max(120.0, self.cfg.backoff_cap * 2)
-        return (stale < limit, "ok" if stale < limit else f"main loop stalled for {stale:.0f}s")
-
-    def ready(self) -> tuple[bool, str]:
-        now = self.clock()
-        problems = []
-        for task in self.tasks:
-            if not task.written:
-                problems.append(f"{task.res.name}: not written yet" +
-                                (f" ({task.last_error})" if task.last_error else ""))
-            elif task.expires <= now:
-                why = task.last_error or "pending"
-                problems.append(f"{task.res.name}: expired and not refreshed ({why})")
-        return (not problems, "ready" if not problems else "; ".join(problems))
-
     # ------------------------------------------------------------------------------------ loop
     def step(self) -> float:
         """Run everything due; returns the time of the next due task."""
@@ -451,42 +324,62 @@ class Sidekick:
             clean_temp_files(cfg.output_dir)
         if not cfg.one_shot:
             self.restore()
+        else:
+            self.deadline = self.clock() + cfg.one_shot_timeout
+            self.client.deadline = time.monotonic() + cfg.one_shot_timeout
+        warn_insecure(cfg)
         log.info("sidekick started", mode="one-shot" if cfg.one_shot else "sidecar", vault=cfg.vault_addr,
-                 resources=len(self.tasks), output=cfg.output_dir)
+                 resources=len(self.tasks), output=cfg.output_dir, dryrun=cfg.dryrun)
+        code = 0
         try:
-            while not self.stop_event.is_set():
-                next_due = self.step()
-                if cfg.one_shot:
-                    if all(t.done or t.failed for t in self.tasks):
-                        break
-                    if self.token is None and self.token_attempts > cfg.retries:
-                        log.error("one-shot: giving up, cannot log in to Vault",
-                                  attempts=self.token_attempts)
-                        return 1
-                # wake at least every 10 s: liveness heartbeat, a rotated credentials file is noticed,
-                # and a clock jump never oversleeps
-                self._sleep(min(max(0.0, next_due - self.clock()), 10.0))
+            code = self._loop()
         finally:
             self.shutdown()
         failed = [t for t in self.tasks if t.failed]
-        if failed:
-            for task in failed:
-                log.error("one-shot: giving up on a resource", resource=task.res.name, path=task.res.path,
-                          attempts=task.attempts, error=task.last_error)
-            return 1
-        return 0
+        for task in failed:
+            log.error("one-shot: giving up on a resource", resource=task.res.name, path=task.res.path,
+                      attempts=task.attempts, error=task.last_error)
+        if cfg.dryrun:
+            log.info("dry run: nothing was written")
+        return 1 if failed else code
+
+    def _loop(self) -> int:
+        cfg = self.cfg
+        while not self.stop_event.is_set():
+            next_due = self.step()
+            if cfg.one_shot:
+                if self.fatal:
+                    log.error(f"one-shot: giving up: {self.fatal}")
+                    return 1
+                if self.token is not None and all(t.done or t.failed for t in self.tasks):
+                    return 0  # a login that never succeeded is never success, even with no resources
+                if self.token is None and self.token_attempts > cfg.retries:
+                    log.error("one-shot: giving up, cannot log in to Vault", attempts=self.token_attempts)
+                    return 1
+                if self.clock() >= self.deadline:
+                    pending = [t.res.name for t in self.tasks if not (t.done or t.failed)]
+                    log.error("one-shot: time bound reached", seconds=cfg.one_shot_timeout,
+                              logged_in=self.token is not None, pending=",".join(pending))
+                    return 1
+                next_due = min(next_due, self.deadline)
+            else:
+                self._log_readiness()
+            # wake at least every 10 s: liveness heartbeat, a rotated credentials file is noticed,
+            # and a clock jump never oversleeps
+            self._sleep(min(max(0.0, next_due - self.clock()), 10.0))
+        return 1 if cfg.one_shot else 0  # one-shot stopped by a signal before it was done
 
     def shutdown(self) -> None:
         self.hooks.stop()
-        if self.cfg.one_shot:
-            self.client.close()
-            return
-        for task in self.tasks:
-            if task.res.revoke and task.fetched is not None and task.fetched.lease_id:
-                self.revokes.append((0.0, task.fetched.lease_id))
-                task.written = False
-        if self.revokes and self.token is not None:
-            self.run_revokes(final=True)
-        self.save_state()
+        if not self.cfg.one_shot:
+            for task in self.tasks:
+                if task.res.revoke and task.fetched is not None and task.fetched.lease_id:
+                    self.revokes.append((0.0, task.fetched.lease_id))
+                    task.written = False
+            if self.revokes and self.token is not None:
+                self.run_revokes(final=True)
+            self.save_state()
+        self.client.deadline = None  # the revocation below gets its own request timeout
+        self.revoke_token()
         self.client.close()
         log.info("sidekick stopped")

@@ -11,6 +11,7 @@ import json
 import re
 import socket
 import threading
+import time
 
 from .errors import VaultError
 
@@ -60,6 +61,54 @@ class Response:
         self.body = body
 
 
+class _Reader:
+    """Buffered reads from a socket under one deadline for the whole response: a server that trickles a
+    byte at a time (or never answers) cannot hold a request longer than its timeout, which a file from
+    `sock.makefile()` would allow (its timeout restarts at every recv)."""
+
+    __slots__ = ("buf", "deadline", "sock")
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+        self.deadline = float("inf")
+
+    def _fill(self) -> bool:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        self.sock.settimeout(left)
+        chunk = self.sock.recv(65536)
+        self.buf += chunk
+        return bool(chunk)
+
+    def _take(self, n: int) -> bytes:
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def readline(self, limit: int) -> bytes:
+        """Up to and including the next newline, at most `limit` bytes; what is left at EOF."""
+        while True:
+            end = self.buf.find(b"\n", 0, limit)
+            if end >= 0:
+                return self._take(end + 1)
+            if len(self.buf) >= limit or not self._fill():
+                return self._take(limit)
+
+    def read(self, size: int) -> bytes:
+        while len(self.buf) < size and self._fill():
+            pass
+        return self._take(size)
+
+    def read_to_close(self, limit: int) -> bytes:
+        while len(self.buf) <= limit and self._fill():
+            pass
+        if len(self.buf) > limit:
+            raise OSError("response too large")
+        return self._take(len(self.buf))
+
+
 class Connection:
     """One persistent HTTP/1.1 connection to host:port, reconnecting when the server closed it."""
 
@@ -73,7 +122,7 @@ class Connection:
         self.ca_cert = ca_cert
         self.skip_verify = skip_verify
         self._sock: Any = None
-        self._file: Any = None
+        self._file: _Reader | None = None
         self._ctx: Any = None
 
     def _context(self) -> Any:
@@ -89,41 +138,51 @@ class Connection:
             self._ctx = ctx
         return self._ctx
 
-    def _connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+    def _connect(self, deadline: float) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        sock = socket.create_connection((self.host, self.port), timeout=left)
         if self.tls:
             sock = self._context().wrap_socket(sock, server_hostname=self.host)
         self._sock = sock
-        self._file = sock.makefile("rb")
+        self._file = _Reader(sock)
 
     def close(self) -> None:
-        for item in (self._file, self._sock):
-            if item is not None:
-                with contextlib.suppress(OSError):
-                    item.close()
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.close()
         self._sock = self._file = None
 
-    def request(self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
-                ) -> Response:
-        """Send one request; on a stale keep-alive connection retry once on a fresh one."""
+    def request(self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None,
+                deadline: float | None = None) -> Response:
+        """Send one request, all of it (connect, send, response) done by `deadline` (monotonic; default
+        now + timeout); on a stale keep-alive connection retry once on a fresh one."""
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         fresh = self._sock is None
         try:
-            return self._roundtrip(method, target, body, headers or {})
+            return self._roundtrip(method, target, body, headers or {}, deadline)
         except (OSError, EOFError) as exc:
             self.close()
             if fresh or isinstance(exc, TimeoutError):
                 raise
-        return self._roundtrip(method, target, body, headers or {})
+        return self._roundtrip(method, target, body, headers or {}, deadline)
 
-    def _roundtrip(self, method: str, target: str, body: bytes, headers: dict[str, str]) -> Response:
+    def _roundtrip(self, method: str, target: str, body: bytes, headers: dict[str, str], deadline: float
+                   ) -> Response:
         if self._sock is None:
-            self._connect()
+            self._connect(deadline)
+        reader = self._file
+        assert reader is not None
+        reader.deadline = deadline
         host = self.host if self.port in (80, 443) else f"{self.host}:{self.port}"
         lines = [f"{method} {self.prefix}{target} HTTP/1.1", f"Host: {host}", "User-Agent: sidekick",
                  "Accept: application/json", f"Content-Length: {len(body)}"]
         lines.extend(f"{k}: {v}" for k, v in headers.items())
+        self._sock.settimeout(max(0.001, deadline - time.monotonic()))  # sendall: a total bound
         self._sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        status_line = self._file.readline(65537)
+        status_line = reader.readline(65537)
         if not status_line:
             raise EOFError("connection closed by the server")
         try:
@@ -131,48 +190,51 @@ class Connection:
         except (IndexError, ValueError):
             raise OSError(f"malformed HTTP status line from {self.host}") from None
         resp_headers: dict[str, str] = {}
-        while True:
-            line = self._file.readline(65537)
+        for _ in range(200):  # a bounded header block
+            line = reader.readline(65537)
             if line in (b"\r\n", b"\n", b""):
                 break
             key, _, value = line.decode("latin-1").partition(":")
             resp_headers[key.strip().lower()] = value.strip()
-        data = self._read_body(method, status, resp_headers)
+        else:
+            raise OSError(f"too many response headers from {self.host}")
+        data = self._read_body(reader, method, status, resp_headers)
         if resp_headers.get("connection", "").lower() == "close":
             self.close()
         return Response(status, resp_headers, data)
 
-    def _read_body(self, method: str, status: int, headers: dict[str, str]) -> bytes:
+    def _read_body(self, reader: _Reader, method: str, status: int, headers: dict[str, str]) -> bytes:
         if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
             return b""
         if headers.get("transfer-encoding", "").lower() == "chunked":
             chunks: list[bytes] = []
             total = 0
             while True:
-                size = int(self._file.readline(1024).split(b";")[0].strip() or b"0", 16)
+                size = int(reader.readline(1024).split(b";")[0].strip() or b"0", 16)
                 if size == 0:
-                    while self._file.readline(65537) not in (b"\r\n", b"\n", b""):
+                    while reader.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass
                     return b"".join(chunks)
                 total += size
                 if total > _MAX_BODY:
                     raise OSError("response too large")
-                chunks.append(self._read_exact(size))
-                self._file.readline(8)
+                chunks.append(_exact(reader, size))
+                reader.readline(8)
         if "content-length" in headers:
             length = int(headers["content-length"])
-            if length > _MAX_BODY:
+            if length > _MAX_BODY or length < 0:
                 raise OSError("response too large")
-            return self._read_exact(length)
-        data = self._file.read(_MAX_BODY)  # no length: read to close
+            return _exact(reader, length)
+        data = reader.read_to_close(_MAX_BODY)  # no length: read to close
         self.close()
         return data
 
-    def _read_exact(self, size: int) -> bytes:
-        data = self._file.read(size)
-        if len(data) != size:
-            raise EOFError("connection closed mid-body")
-        return data
+
+def _exact(reader: _Reader, size: int) -> bytes:
+    data = reader.read(size)
+    if len(data) != size:
+        raise EOFError("connection closed mid-body")
+    return data
 
 
 class Secret:
@@ -198,6 +260,9 @@ class VaultClient:
         self.conn = Connection(self.addr, timeout, ca_cert, skip_verify)
         self.token = ""
         self.metrics = metrics
+        # One-shot: a time.monotonic() instant no request may outlive, so a Vault that accepts connections
+        # and never answers cannot stretch the run past its bound (each request is also held to `timeout`).
+        self.deadline: float | None = None
         self._lock = threading.Lock()
 
     def _count(self, outcome: str) -> None:
@@ -215,9 +280,15 @@ class VaultClient:
             headers["Content-Type"] = "application/json"
         if auth and self.token:
             headers["X-Vault-Token"] = self.token
+        deadline = time.monotonic() + self.conn.timeout
+        if self.deadline is not None:
+            if self.deadline <= time.monotonic():
+                self._count("transport_error")
+                raise VaultError(f"{method} {path}: the one-shot time bound is spent", 0, path)
+            deadline = min(deadline, self.deadline)
         with self._lock:
             try:
-                resp = self.conn.request(method, target, payload, headers)
+                resp = self.conn.request(method, target, payload, headers, deadline)
             except (OSError, EOFError, ValueError) as exc:
                 self.conn.close()
                 self._count("transport_error")

@@ -67,6 +67,8 @@ class FakeVault:
         self.password = "s3cret-pass"
         self.renew_refused = False
         self.logins_fail = False
+        self.failing: dict[str, int] = {}   # path → HTTP status it answers (0: unreachable)
+        self.revoked_tokens: list[str] = []
 
     # the client's interface ----------------------------------------------------------------------
     def close(self) -> None:
@@ -87,6 +89,8 @@ class FakeVault:
         now = self.clock()
         if self.down:
             raise VaultError(f"{method} {path}: cannot reach Vault", 0, path)
+        if path in self.failing:
+            raise VaultError(f"{method} {path}: HTTP {self.failing[path]}", self.failing[path], path)
         if path.startswith("auth/userpass/login/"):
             if self.logins_fail:
                 raise VaultError(f"{method} {path}: HTTP 500", 500, path)
@@ -100,6 +104,10 @@ class FakeVault:
                                     "renewable": True}})
         if self.valid_tokens.get(self.token, 0) <= now:
             raise VaultError(f"{method} {path}: HTTP 403: permission denied", 403, path)
+        if path == "auth/token/revoke-self":
+            self.valid_tokens.pop(self.token)
+            self.revoked_tokens.append(self.token)
+            return None
         if path == "auth/token/renew-self":
             cap = self.token_created[self.token] + self.token_max_ttl
             expiry = min(now + self.token_ttl, cap)

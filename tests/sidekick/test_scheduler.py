@@ -227,18 +227,27 @@ def test_one_shot_success_and_retries_spent(tmp_path: pathlib.Path, clock: FakeC
     cfg.one_shot = True
     _, run = runner(cfg, vault, clock, clock.now + 10_000)
     assert run() == 0
-    cfg2 = make_config(tmp_path, resource("cfg", "kv", "kv/app"), resource("gone", "kv", "kv/missing",
+    cfg2 = make_config(tmp_path, resource("cfg", "kv", "kv/app"), resource("gone", "kv", "kv/flaky",
                                                                            retries=2))
     cfg2.one_shot = True
     vault.calls.clear()
+    vault.failing["kv/data/flaky"] = 503  # transient: retried, then the retries are spent
     app, run = runner(cfg2, vault, clock, clock.now + 10_000)
     assert run() == 1
-    assert len([c for c in vault.calls if c[1] == "kv/data/missing"]) == 3
-    assert app.tasks[1].failed and "404" in app.tasks[1].last_error
+    assert len([c for c in vault.calls if c[1] == "kv/data/flaky"]) == 3
+    assert app.tasks[1].failed and "503" in app.tasks[1].last_error
 
 
 def test_one_shot_cannot_login(tmp_path: pathlib.Path, clock: FakeClock, vault: FakeVault) -> None:
     cfg = make_config(tmp_path, resource("cfg", "kv", "kv/app"), password="wrong")
+    cfg.one_shot = True
+    _, run = runner(cfg, vault, clock, clock.now + 10_000)
+    assert run() == 1
+    # a wrong password (400) is permanent: one attempt, no retries
+    assert len([c for c in vault.calls if c[1].startswith("auth/")]) == 1
+    vault.calls.clear()
+    vault.logins_fail = True  # 500: transient, retried until the retries are spent
+    cfg = make_config(tmp_path, resource("cfg", "kv", "kv/app"))
     cfg.one_shot = True
     _, run = runner(cfg, vault, clock, clock.now + 10_000)
     assert run() == 1
@@ -316,6 +325,8 @@ def test_rotated_credentials_file_logs_in_again_at_once(tmp_path: pathlib.Path, 
             rotate("not-the-password")  # a bad Secret: Vault still has second-pass
         if 312 <= t < 600:
             assert app.metrics.logins == 2, "the rotated password was not used within 10 s"
+        if t >= 610:  # the second-pass token still serves
+            assert vault.valid_tokens.get(vault.token, 0) > clock.now
         assert app.token is not None
 
     start = clock.now
@@ -325,7 +336,7 @@ def test_rotated_credentials_file_logs_in_again_at_once(tmp_path: pathlib.Path, 
     # the first login, one at most 10 s after the rotation, then failed retries of the bad password only
     assert app.metrics.logins == 2, app.metrics.logins
     assert app.metrics.login_failures >= 2 and len(attempts) == 2 + app.metrics.login_failures
-    assert vault.valid_tokens[vault.token] > clock.now  # the second-pass token still serves
+    assert vault.revoked_tokens == [vault.token]  # handed back at exit (no lease depends on it)
     assert app.metrics.fetches["cfg"] >= 1 and not app.tasks[0].last_error  # KV kept being read throughout
     assert len([c for c in vault.calls if c[1] == "kv/data/app"]) >= 18
 
