@@ -51,7 +51,7 @@ class KvStore(Component):
         self.secret_paths = {key: self.data_path(key) for key in secrets}
         super().__init__(resource_name, opts)
         mount = vault.Mount(
-            self.child(names.MOUNT_CHILD),
+            self.child("mount"),
             path=self.path,
             type="kv",
             options={"version": "2"},
@@ -59,7 +59,7 @@ class KvStore(Component):
             opts=self.opts(),
         )
         config = vault.kv.SecretBackendV2(
-            self.child(names.KV_CONFIG_CHILD),
+            self.child("config"),
             mount=mount.path,
             max_versions=max_versions,
             cas_required=args.get("cas_required", False),

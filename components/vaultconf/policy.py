@@ -61,7 +61,7 @@ class Policy(Component):
             if isinstance(document, str) and not document.strip():
                 raise ConfigError(who, "hcl", "the policy is empty", "add at least one path block")
         super().__init__(resource_name, opts)
-        policy = vault.Policy(self.child(names.POLICY_CHILD), name=policy_name, policy=document, opts=self.opts())
+        policy = vault.Policy(self.child("policy"), name=policy_name, policy=document, opts=self.opts())
         self.name = policy.name
         self.hcl = policy.policy
         self.register_outputs({"name": self.name, "hcl": self.hcl})

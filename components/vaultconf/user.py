@@ -111,7 +111,7 @@ class User(Component):
         self.password = pulumi.Output.secret(generated.result)
         version = rotation + 1
         user = vault.UserpassAuthBackendUser(
-            self.child(names.USER_CHILD),
+            self.child("user"),
             mount=self.mount,
             username=username,
             password_wo=self.password,
