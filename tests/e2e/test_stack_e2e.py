@@ -25,6 +25,7 @@ from typing import Any
 
 import hvac
 import pytest
+from vaultconf.kubernetes_auth import DEFAULT_AUDIENCE
 
 from tests.e2e.stack import (
     OVERLAY,
@@ -37,6 +38,7 @@ from tests.e2e.stack import (
     stack_env,
 )
 from tests.fixtures.engines import engine_path
+from tests.support.kube import SERVICE_ACCOUNT_ISSUER
 from tests.support.pulumi import REQUIRED_ENGINES, ROOT, change_summary
 
 pytestmark = [pytest.mark.engines, pytest.mark.slow]
@@ -276,7 +278,11 @@ def test_sidekick_logs_in_with_a_service_account_token(env: StackEnv, tmp_path: 
     env.kube.bind_cluster_role(binding, "system:auth-delegator", namespace, account)
     try:
         token_file = tmp_path / "sa-token"
-        token_file.write_text(env.kube.request_token(namespace, account, expiration_seconds=600))
+        # The role's audience (vaultconf's default "vault") for Vault, plus the API server's own: with no
+        # dedicated reviewer, Vault presents this same token to the API server as the TokenReview bearer.
+        audiences = [role.audience or DEFAULT_AUDIENCE, SERVICE_ACCOUNT_ISSUER]
+        token = env.kube.request_token(namespace, account, audiences=audiences, expiration_seconds=600)
+        token_file.write_text(token)
         token_file.chmod(0o600)
         auth = {"method": "kubernetes", "mount": cfg.kubernetes_mount, "role": role.name,
                 "token_file": str(token_file)}

@@ -238,6 +238,14 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
             opts(),
         )
 
+    if cfg.kubernetes_roles and settings.kubernetes_ca_cert and not cfg.kubernetes_token_reviewer:
+        # Vault outside the cluster has no token of its own, so it presents each client's JWT as the
+        # TokenReview bearer; the API server refuses a token bound to the "vault" audience only.
+        pulumi.log.warn(
+            "kubernetes_auth: Vault runs outside the cluster (kubernetesCaCert is set) and no token_reviewer "
+            "is configured, so pod tokens (audience-bound) cannot review themselves; set "
+            "kubernetes_auth.token_reviewer (docs/config.md)"
+        )
     if cfg.kubernetes_roles:
         out.kubernetes_auth = vaultconf.KubernetesAuth(
             "kubernetes-auth",
