@@ -58,6 +58,8 @@ CLUSTER_NAME = "vaultconf-test"
 CONTROLLERS = (
     "namespace-controller",
     "serviceaccount-controller",
+    # fills kubernetes.io/service-account-token Secrets (vaultconf's dedicated TokenReview account)
+    "serviceaccount-token-controller",
     "garbage-collector-controller",
     "root-ca-certificate-publisher-controller",
 )
@@ -639,6 +641,7 @@ def _start_once(
                     "--leader-elect=false",
                     "--secure-port=0",
                     f"--root-ca-file={pki.ca_cert}",
+                    f"--service-account-private-key-file={pki.sa_key}",
                 ],
                 workdir,
             )
