@@ -139,9 +139,10 @@ def _place(name: str, root: str | None) -> tuple[str, list[str]]:
         rel = os.path.normpath(name)  # lexical: `a/../b` is `b`; what is left must not start with ..
         if os.path.isabs(rel):
             inside = os.path.relpath(rel, os.path.normpath(root))
-            if inside == ".." or inside.startswith("../"):
-                return os.path.dirname(rel), [os.path.basename(rel)]  # configured outside: its own dir
-            rel = inside
+            if inside == ".." or inside.startswith("../"):  # configured outside: its own directory
+                root, rel = os.path.dirname(rel), os.path.basename(rel)
+            else:
+                rel = inside
         if rel in (".", "..") or rel.startswith("../"):
             raise OutputRefused(f"file {shown(name)} leaves the output directory {root}")
         parts = rel.split("/")
