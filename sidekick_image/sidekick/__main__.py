@@ -20,6 +20,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(cfg)
         return 0
     log.set_level(cfg.log_level)
+    if any(res.hooks.signal_name for res in cfg.resources):
+        from .hooks import guard_credentials
+
+        log.warning("signal hooks: the app must run as this uid in a shared PID namespace, where it could "
+                    "read this process's credentials through /proc; this process is made non-dumpable "
+                    "against that, but prefer an http hook and different uids",
+                    non_dumpable=guard_credentials())
 
     from .scheduler import Sidekick
 

@@ -105,26 +105,36 @@ def _only_format_or_newline(tree: Any) -> bool:
     return "\\n" in text or "://" in text or "@" in text
 
 
-def test_fast_validator_cached_and_without_a_usable_cache(tmp_path: Any,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from vaultconf.config import schema
+def test_fast_validator_comes_from_the_package_never_a_user_cache(tmp_path: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: bytecode from ~/.cache was exec'd unverified. The validator is now the package's generated
+    module (when it matches the schema) or compiled in memory; nothing is read from or written to a cache."""
+    from vaultconf.config import _schema_compiled, schema, schema_fast
 
     tree = _dev_tree()
     pristine = json.dumps(schema.schema(), sort_keys=True)
+    cache = tmp_path / "cache"
+    planted = cache / "vaultconf"
+    planted.mkdir(parents=True)
+    for name in ("schema-0.cpython-311.bin", "x.py"):  # whatever an attacker leaves there is never run
+        (planted / name).write_bytes(b"raise SystemExit('ran code from the cache')")
     try:
-        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+        monkeypatch.setenv("HOME", str(tmp_path))
         schema._fast_validator.cache_clear()
-        assert schema.is_valid(tree) is True  # compiled, and its bytecode written
-        (cached,) = (tmp_path / "cache" / "vaultconf").glob("schema-*.bin")
-        schema._fast_validator.cache_clear()
-        assert schema.is_valid(tree) is True and schema.is_valid({"users": "x"}) is False  # read back
-        cached.write_bytes(b"garbage")  # a corrupt cache is rebuilt
-        schema._fast_validator.cache_clear()
-        assert schema.is_valid(tree) is True and cached.read_bytes() != b"garbage"
-        (tmp_path / "file").write_text("")
-        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))  # not a directory: compiled in memory
-        schema._fast_validator.cache_clear()
+        regenerate = "run: python -m vaultconf.config.schema_def"
+        assert schema._fast_validator() is _schema_compiled.validate, regenerate
         assert schema.is_valid(tree) is True and schema.is_valid({"users": "x"}) is False
+        # a stale generated module (a schema edit not yet regenerated) is not trusted: compiled in memory
+        monkeypatch.setattr(_schema_compiled, "SCHEMA_DIGEST", "0" * 64)
+        schema._fast_validator.cache_clear()
+        assert schema._fast_validator() is not _schema_compiled.validate
+        assert schema.is_valid(tree) is True and schema.is_valid({"users": "x"}) is False
+        assert sorted(p.name for p in planted.iterdir()) == ["schema-0.cpython-311.bin", "x.py"]
+        assert sorted(p.name for p in cache.iterdir()) == ["vaultconf"]
         assert json.dumps(schema.schema(), sort_keys=True) == pristine  # jsonschema's copy left alone
     finally:
         schema._fast_validator.cache_clear()
+    assert schema_fast.PATH.read_text(encoding="utf-8") == schema_fast.render(schema.schema()), (
+        "run: python -m vaultconf.config.schema_def"
+    )

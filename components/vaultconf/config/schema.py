@@ -10,14 +10,7 @@ word, so the fast path can cost time but never an error.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import marshal
-import os
-import pathlib
-import sys
-import tempfile
-import types
 from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -106,50 +99,13 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema())
 
 
-def _cache_dir() -> pathlib.Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(pathlib.Path.home() / ".cache")
-    return pathlib.Path(base) / "vaultconf"
-
-
 @functools.cache
 def _fast_validator() -> Callable[[Any], Any] | None:
-    """The schema compiled by fastjsonschema, its bytecode kept in the user's cache (generating and
-    compiling it takes longer than validating a large config); None when fastjsonschema is not installed."""
-    try:
-        import fastjsonschema
-    except ImportError:
-        return None
-    text = json.dumps({**schema(), "$schema": "http://json-schema.org/draft-07/schema#"}, sort_keys=True)
-    definition = json.loads(text)  # a copy: fastjsonschema rewrites every $ref in place
-    digest = hashlib.sha256(f"{fastjsonschema.VERSION}\n{sys.implementation.cache_tag}\n{text}".encode())
-    namespace: dict[str, Any] = {"__name__": "vaultconf_fast_schema"}
-    try:
-        path = _cache_dir() / f"schema-{digest.hexdigest()[:16]}.{sys.implementation.cache_tag}.bin"
-        try:
-            code = marshal.loads(path.read_bytes())
-            if not isinstance(code, types.CodeType):
-                raise ValueError("not a code object")
-        except (OSError, ValueError, EOFError, TypeError):
-            source = fastjsonschema.compile_to_code(definition, use_default=False)
-            # the root's function comes first; its name derives from the schema's $id
-            root = next(line for line in source.splitlines() if line.startswith("def validate"))
-            source += f"\n\nvalidate = {root[4:root.index('(')]}\n"
-            code = compile(source, str(path), "exec")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".schema-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(marshal.dumps(code))
-                os.replace(tmp, path)
-            except OSError:
-                os.unlink(tmp)
-                raise
-        exec(code, namespace)
-        validate: Callable[[Any], Any] = namespace["validate"]
-        return validate
-    except (OSError, RuntimeError, KeyError, StopIteration):  # no (writable) cache: compile in memory
-        compiled: Callable[[Any], Any] = fastjsonschema.compile(definition, use_default=False)
-        return compiled
+    """The schema compiled by fastjsonschema: generated into the package, never read from a user cache
+    (vaultconf.config.schema_fast); None when fastjsonschema is not installed."""
+    from . import schema_fast
+
+    return schema_fast.load(schema())
 
 
 def is_valid(tree: Any) -> bool | None:

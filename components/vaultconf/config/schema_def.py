@@ -551,8 +551,11 @@ def render() -> str:
 
 
 def main() -> int:
+    from . import schema_fast
+
     SCHEMA_PATH.write_text(render(), encoding="utf-8")
     print(f"wrote {SCHEMA_PATH}", file=sys.stderr)
+    print(f"wrote {schema_fast.write(json.loads(render()))}", file=sys.stderr)  # its compiled validator
     return 0
 
 
