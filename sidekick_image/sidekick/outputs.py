@@ -122,7 +122,7 @@ class Claims:
                 prefix = next((p for p in self._prefixes.get(owner, ()) if name.startswith(p)), None)
                 if prefix is None:
                     raise OutputRefused(f"{owner} may not write {shown(name)}")
-                check_segment(name[len(prefix):], "key")  # FILE.KEY's length is checked by _place
+                check_segment(name[len(prefix):], f"{owner}: key")  # FILE.KEY's length: by _place
             path = self.full(name)
             other = self._owner.get(path)
             if other is not None and other != owner:
