@@ -395,6 +395,12 @@ def _identity_policies(cfg: Config, kind: str, ref: str) -> list[str] | None:
 REVOKE_PATH = "sys/leases/revoke"
 
 
+def revoke_scope(secret_path: str) -> str:
+    """The grant that lets a sidekick revoke only this secret's leases: Vault names each lease after the path
+    it was read from (`aws/creds/deploy/<id>`), and the sidekick puts the lease id in the URL."""
+    return f"{REVOKE_PATH}/{secret_path.strip('/')}/*"
+
+
 def least_privilege(cfg: Config) -> list[Finding]:
     """Each consumed secret must be allowed by the identity's policies; unused grants are warnings."""
     out: list[Finding] = []
@@ -429,19 +435,23 @@ def least_privilege(cfg: Config) -> list[Finding]:
                     )
                 )
             if sec.revoke:
-                # the sidekick revokes replaced leases through sys/leases/revoke, which Vault's default
-                # policy does not grant
-                needs_by_identity[ident].append(lint.Consumption(wl.name, sec.name, REVOKE_PATH, "update"))
-                if not lint.allowed(attached, REVOKE_PATH, "update"):
+                # the sidekick revokes replaced leases through sys/leases/revoke/<lease id>, which Vault's
+                # default policy does not grant; the unscoped sys/leases/revoke (any lease by id in the body)
+                # still works, but the advice is the grant scoped to this secret's own leases
+                scope = revoke_scope(sec.path)
+                lease = scope[:-1] + "lease-id"  # any lease of this secret
+                for path in (lease, REVOKE_PATH):
+                    needs_by_identity[ident].append(lint.Consumption(wl.name, sec.name, path, "update"))
+                if not any(lint.allowed(attached, path, "update") for path in (lease, REVOKE_PATH)):
                     out.append(
                         _warn(
                             "revoke-permission",
                             sec,
                             "revoke",
                             f"revoke: true, but {wl.identity.kind} '{wl.identity.name}' may not update "
-                            f"{REVOKE_PATH}: the sidekick's revokes will be refused and the leases live out "
+                            f"{scope}: the sidekick's revokes will be refused and the leases live out "
                             "their TTL",
-                            f"grant {REVOKE_PATH}: [update] in one of its policies, or drop revoke",
+                            f"grant {scope}: [update] in one of its policies, or drop revoke",
                         )
                     )
     policy_objs = {p.name: p for p in cfg.policies}
