@@ -3,6 +3,8 @@ least-privilege rules on what the program actually registers. Validators are thi
 functions in vaultconf.config.lint, tested in the main suite.
 
 Policy config (`--policy-pack-config`): {"vault-policy-lint": {"ignore": {"<policy name>": ["sudo", ...]}}}.
+Escalations are not ignorable here: a break-glass policy carries its reason (the Policy component's `admin`
+argument writes it as the HCL's first line), and is then let through.
 """
 
 from __future__ import annotations
@@ -37,10 +39,26 @@ def validate_policy(args: ResourceValidationArgs, report_violation: ReportViolat
     name = lint.prop(args.props, "name") or args.name
     ignore = (_config(args).get("ignore") or {}).get(name, [])
     for issue in lint.policy_resource_issues(args.props, ignore):
-        where = f" on {issue.path!r}" if issue.path else ""
-        report_violation(
-            f"Vault policy {name!r}{where}: {issue.message} (fix: {issue.fix}; rule {issue.rule})", None
-        )
+        if issue.severity != "error":
+            continue  # a break-glass allowance: validate prints it, the pack lets it through
+        _report(name, issue, report_violation)
+
+
+def validate_wide_reads(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != "vault:index/policy:Policy":
+        return
+    name = lint.prop(args.props, "name") or args.name
+    ignore = (_config(args).get("ignore") or {}).get(name, [])
+    for issue in lint.policy_resource_warnings(args.props, ignore):
+        _report(name, issue, report_violation)
+
+
+def _report(name: str, issue: Any, report_violation: ReportViolation) -> None:
+    where = f" on {issue.path!r}" if issue.path else ""
+    family = f", family {issue.family}" if issue.family else ""
+    report_violation(
+        f"Vault policy {name!r}{where}: {issue.message} (fix: {issue.fix}; rule {issue.rule}{family})", None
+    )
 
 
 def validate_access(args: StackValidationArgs, report_violation: ReportViolation) -> None:
@@ -55,8 +73,15 @@ PolicyPack(
     policies=[
         ResourceValidationPolicy(
             name="vault-policy-lint",
-            description="No sudo, no wildcard write on sys/ or auth/ (escalation), no root-level '*'.",
+            description="No privilege escalation (docs/policy-analysis.md), no sudo, no root-level '*'.",
             validate=validate_policy,
+            config_schema=PolicyConfigSchema(properties={"ignore": {"type": "object"}}),
+        ),
+        ResourceValidationPolicy(
+            name="vault-policy-wide-read",
+            description="Reads over + or * at the mount or team segment span several teams' secrets.",
+            validate=validate_wide_reads,
+            enforcement_level=EnforcementLevel.ADVISORY,
             config_schema=PolicyConfigSchema(properties={"ignore": {"type": "object"}}),
         ),
         StackValidationPolicy(

@@ -20,6 +20,7 @@ capability set, exactly as in ``sys/capabilities``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -269,10 +270,16 @@ class _Candidate:
     caps: frozenset[str] = field(compare=False)
 
 
-def _wildcard_candidate(pattern: str, caps: frozenset[str], parts: list[str]) -> _Candidate | None:
+@functools.lru_cache(maxsize=4096)
+def _split(pattern: str) -> tuple[bool, str, tuple[str, ...]]:
+    # split once per pattern, not once per evaluated path (the policy analysis evaluates many paths)
     is_prefix = pattern.endswith("*")
     body = pattern[:-1] if is_prefix else pattern
-    acl_parts = body.split("/")
+    return is_prefix, body, tuple(body.split("/"))
+
+
+def _wildcard_candidate(pattern: str, caps: frozenset[str], parts: list[str]) -> _Candidate | None:
+    is_prefix, body, acl_parts = _split(pattern)
     if len(parts) < len(acl_parts) or (not is_prefix and len(parts) != len(acl_parts)):
         return None
     wildcards = 0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
 
 import pulumi
 import pulumi_vault as vault
 
-from vaultconf import names
+from vaultconf import names, policy_analysis
 from vaultconf._base import Component, start
 from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
@@ -26,7 +26,13 @@ class PolicyArgs(TypedDict, total=False):
     "allowed_parameters": {...}, "denied_parameters": {...}, "required_parameters": [...]}. Plain (not an
     Output) so capabilities are checked, and workloads' reads verified, before anything is deployed."""
     hcl: Input[str]
-    """Raw policy HCL, taken as is (not checked; workloads cannot be verified against it)."""
+    """Raw policy HCL. Plain text is analysed like rules; an Output cannot be (workloads cannot be verified
+    against raw HCL either)."""
+    lint_ignore: Sequence[str]
+    """Lint rules acknowledged for this policy: "sudo", "root-wildcard", "wide-read" (never an escalation)."""
+    admin: Mapping[str, str]
+    """A break-glass admin policy: {"reason": "..."}. Its escalations are allowed (logged, and written as the
+    HCL's first line so the CrossGuard pack sees the allowance); without it they fail construction."""
 
 
 class Policy(Component):
@@ -51,20 +57,70 @@ class Policy(Component):
                 "give exactly one of rules and hcl",
                 "use rules (structured, checked) unless you need raw HCL",
             )
+        admin = _admin_reason(args.get("admin"), who)
+        ignore = list(args.get("lint_ignore", []))
         document: Input[str]
         if "rules" in args:
             self.rules = args["rules"]
             document = render_policy(self.rules, component=who)
+            judge(self.rules, admin, who, "rules", ignore)
         else:
             self.rules = None
             document = args["hcl"]
             if isinstance(document, str) and not document.strip():
                 raise ConfigError(who, "hcl", "the policy is empty", "add at least one path block")
+            if isinstance(document, str):
+                judge(_parse_hcl(document, who), admin, who, "hcl", ignore)
+        if admin is not None:
+            marker = policy_analysis.admin_marker(admin)
+            if isinstance(document, str):
+                document = marker + document
+            else:
+                document = pulumi.Output.concat(marker, document)
         super().__init__(resource_name, opts)
         policy = vault.Policy(self.child("policy"), name=policy_name, policy=document, opts=self.opts())
         self.name = policy.name
         self.hcl = policy.policy
         self.register_outputs({"name": self.name, "hcl": self.hcl})
+
+
+def _admin_reason(admin: Any, who: str) -> str | None:
+    if admin is None:
+        return None
+    if not isinstance(admin, Mapping) or set(admin) != {"reason"}:
+        raise ConfigError(
+            who, "admin", f"expected {{'reason': '...'}}, got {admin!r}", "say why it may escalate"
+        )
+    return policy_analysis.clean_reason(admin["reason"], who)
+
+
+def _parse_hcl(text: str, who: str) -> dict[str, Any]:
+    from vaultconf.config.policytext import PolicySyntaxError, parse_policy
+
+    try:
+        return parse_policy(text)
+    except PolicySyntaxError as exc:
+        raise ConfigError(who, "hcl", f"cannot read the policy HCL: {exc}", "fix the HCL") from None
+
+
+def judge(
+    rules: Mapping[str, Any], admin: str | None, who: str, field: str, ignore: Sequence[str] = ()
+) -> None:
+    """The policy analysis at construction: the first error raises (the message `vaultconf validate` and the
+    CrossGuard pack print), warnings and an admin allowance are logged."""
+    issues = policy_analysis.analyze(rules, admin=admin, ignore=ignore)
+    errors = sorted(
+        (i for i in issues if i.severity == "error"), key=lambda i: i.rule != "escalation"
+    )  # the escalation first: it is what the holder could do
+    for issue in errors[:1]:
+        where = f"{field}[{issue.path!r}]" if issue.path and field == "rules" else field
+        raise ConfigError(who, where, issue.message, issue.fix)
+    for issue in issues:
+        text = f"{who}: {issue.message} (fix: {issue.fix})"
+        if issue.severity == "warning":
+            pulumi.log.warn(text)
+        else:
+            pulumi.log.info(text)
 
 
 def policy_names(policies: Any, who: str, field: str = "policies") -> list[Input[str]]:

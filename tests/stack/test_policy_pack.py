@@ -13,6 +13,7 @@ from vaultconf.config import lint
 
 from tests.stack._program import ROOT, run_stack
 
+ADMIN = "# vaultconf-admin-reason: break-glass operators only, token kept offline\n"
 HCL_BAD = (
     'path "sys/*" {\n  capabilities = ["update"]\n}\npath "kv/*" {\n  capabilities = ["read", "sudo"]\n}\n'
 )
@@ -20,8 +21,19 @@ HCL_BAD = (
 
 def test_policy_resource_lint() -> None:
     issues = lint.policy_resource_issues({"name": "ops", "policy": HCL_BAD})
-    assert {i.rule for i in issues} == {"privileged-wildcard", "sudo"}
-    assert lint.policy_resource_issues({"policy": HCL_BAD}, ignore=["sudo", "privileged-wildcard"]) == []
+    assert {i.rule for i in issues} == {"escalation", "sudo"}
+    assert {i.family for i in issues if i.rule == "escalation"} == {
+        "acl-policies",
+        "secrets-engines",
+        "root-operations",
+    }
+    # escalations are not ignorable by rule id; a break-glass allowance (written by the Policy component as
+    # the HCL's first line) turns them into one allowance
+    kept = lint.policy_resource_issues({"policy": HCL_BAD}, ignore=["sudo"])
+    assert {i.rule for i in kept} == {"escalation"}
+    allowed = lint.policy_resource_issues({"policy": ADMIN + HCL_BAD})
+    assert [(i.rule, i.severity) for i in allowed] == [("admin-allowance", "allowance")]
+    assert "break-glass operators only" in allowed[0].message
     assert lint.policy_resource_issues({"policy": 'path "kv/data/a/*" { capabilities = ["read"] }'}) == []
     assert [i.rule for i in lint.policy_resource_issues({"policy": 'path "x" {'})] == ["policy-syntax"]
     assert lint.policy_resource_issues({}) == []  # unknown during preview
@@ -102,11 +114,20 @@ def test_pack_validators_report(pack: Any, dev_resources: list[tuple[str, dict[s
         get_config=lambda: {},
     )
     policies["vault-policy-lint"].validate(args, lambda msg, urn: reported.append(msg))
-    assert len(reported) == 2 and all("Vault policy 'ops'" in m for m in reported)
+    assert len(reported) == 4 and all("Vault policy 'ops'" in m for m in reported)
+    assert sum("privilege escalation" in m for m in reported) == 3
     reported.clear()
-    args.get_config = lambda: {"ignore": {"ops": ["sudo", "privileged-wildcard"]}}
+    args.get_config = lambda: {"ignore": {"ops": ["sudo"]}}
+    policies["vault-policy-lint"].validate(args, lambda msg, urn: reported.append(msg))
+    assert len(reported) == 3  # escalations stay
+    reported.clear()
+    args.props = {"name": "ops", "policy": ADMIN + HCL_BAD}
     policies["vault-policy-lint"].validate(args, lambda msg, urn: reported.append(msg))
     assert reported == []
+    args.props = {"name": "ops", "policy": 'path "+/data/*" { capabilities = ["read"] }\n'}
+    policies["vault-policy-wide-read"].validate(args, lambda msg, urn: reported.append(msg))
+    assert len(reported) == 1 and "spans several teams' secrets" in reported[0]
+    reported.clear()
     stack = types.SimpleNamespace(
         resources=[types.SimpleNamespace(resource_type=t, props=p) for t, p in dev_resources]
     )
@@ -128,7 +149,9 @@ def test_pack_rules_load_without_the_component_sdks(monkeypatch: pytest.MonkeyPa
 
         loaded = rules.load_lint()
         assert [i.rule for i in loaded.policy_resource_issues({"policy": HCL_BAD})] == [
-            "privileged-wildcard",
+            "escalation",
+            "escalation",
+            "escalation",
             "sudo",
         ]
     finally:

@@ -165,8 +165,9 @@ CASES = [
         "policies:\n  - name: billing-reader\n    rules:\n      sys/leases/revoke-force/*: [update, sudo]\n",
         4,
         "grants sudo",
+        # revoke-force is an escalation family now (not ignorable); lint_ignore still acknowledges plain sudo
         "policies:\n  - name: billing-reader\n    lint_ignore: [sudo]\n    rules:\n"
-        "      sys/leases/revoke-force/*: [update, sudo]\n",
+        "      sys/leases/lookup/*: [list, sudo]\n",
     ),
     (
         "lint-sys-wildcard",
@@ -180,7 +181,8 @@ CASES = [
         "policies:\n  - name: ops\n    rules:\n      sys/policies/acl/*: [create, update]\n",
         4,
         "sys/policies/acl/*",
-        "policies:\n  - name: ops\n    rules:\n      sys/policies/acl/team-a: [create, update]\n",
+        # an exact policy path is as dangerous as the glob (issue 11): reading one is not
+        "policies:\n  - name: ops\n    rules:\n      sys/policies/acl/team-a: [read]\n",
     ),
     (
         "lint-auth-wildcard",
@@ -193,7 +195,7 @@ CASES = [
         "lint-auth-users-wildcard",
         "policies:\n  - name: ops\n    rules:\n      auth/+/users/*: [create, update]\n",
         4,
-        "auth/*/users/*",
+        "wildcard grants create, update on auth/+/users/*",
         "policies:\n  - name: ops\n    rules:\n      auth/+/users/*: [read, list]\n",
     ),
     (

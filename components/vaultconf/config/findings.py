@@ -10,6 +10,7 @@ from collections.abc import Iterable
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
+    ALLOWANCE = "allowance"  # a break-glass policy's waived findings: printed, never counted
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,9 +37,13 @@ class Finding:
     message: str
     fix: str = ""
     severity: Severity = Severity.ERROR
+    # for findings about one policy (docs/policy-analysis.md): its name, the rule's path, the family
+    policy: str | None = None
+    path: str | None = None
+    family: str | None = None
 
     def __str__(self) -> str:
-        level = "" if self.severity is Severity.ERROR else "warning: "
+        level = "" if self.severity is Severity.ERROR else f"{self.severity.value}: "
         field = f"{self.field}: " if self.field else ""
         fix = f" (fix: {self.fix})" if self.fix else ""
         return f"{self.loc}: {level}{field}{self.message}{fix}"
@@ -52,6 +57,9 @@ class Finding:
             "field": self.field,
             "message": self.message,
             "fix": self.fix,
+            "policy": self.policy,
+            "path": self.path,
+            "family": self.family,
         }
 
 

@@ -10,33 +10,14 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from vaultconf import acl
+from vaultconf import acl, policy_analysis
 from vaultconf.errors import ConfigError
 
 WRITE_CAPABILITIES = frozenset({"create", "update", "patch", "delete", "sudo", "recover"})
 
-# Paths a glob must not grant write on: policy and auth administration let a token raise its own privileges.
-SENSITIVE_PROBES: tuple[tuple[str, str], ...] = (
-    ("sys/policies/acl/vaultconf-probe", "sys/policies/acl/*"),
-    ("sys/policy/vaultconf-probe", "sys/*"),
-    ("sys/auth/vaultconf-probe", "sys/*"),
-    ("sys/mounts/vaultconf-probe", "sys/*"),
-    ("auth/userpass/users/vaultconf-probe", "auth/*/users/*"),
-    ("auth/vaultconf-probe/users/vaultconf-probe", "auth/*/users/*"),
-    ("auth/kubernetes/role/vaultconf-probe", "auth/*"),
-    ("auth/approle/role/vaultconf-probe", "auth/*"),
-    ("auth/token/create", "auth/*"),
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class Issue:
-    """One lint result: `rule` is the id users put in `lint_ignore`."""
-
-    rule: str
-    path: str
-    message: str
-    fix: str
+# One definition of a finding about a policy: the analysis's.
+Issue = policy_analysis.Issue
+Mounts = policy_analysis.Mounts
 
 
 def _caps(rule: Any) -> list[str]:
@@ -45,58 +26,16 @@ def _caps(rule: Any) -> list[str]:
     return list(rule or [])
 
 
-def _is_glob(path: str) -> bool:
-    return path.endswith("*") or path == "+" or "/+" in path or path.startswith("+")
-
-
-def lint_policy(rules: Mapping[str, Any], ignore: Iterable[str] = ()) -> list[Issue]:
-    """Dangerous grants in one policy (path -> rule): sudo, privileged wildcards, root-level `*`."""
-    skip = set(ignore)
-    issues: list[Issue] = []
-    for path, rule in rules.items():
-        caps = set(_caps(rule))
-        if "deny" in caps:
-            continue
-        norm = path.lstrip("/")
-        if "sudo" in caps and "sudo" not in skip:
-            issues.append(
-                Issue(
-                    "sudo",
-                    path,
-                    "grants sudo (root-protected endpoints)",
-                    "drop sudo, or add `lint_ignore: [sudo]` to an operator policy that needs it",
-                )
-            )
-        if norm in ("*", "+", "+/*") or (
-            norm.startswith("+/") and norm.count("/") == 1 and norm.endswith("*")
-        ):
-            if "root-wildcard" not in skip:
-                issues.append(
-                    Issue(
-                        "root-wildcard",
-                        path,
-                        "root-level wildcard grants every path in Vault",
-                        "grant the specific mounts the identity needs, e.g. kv/data/<team>/*",
-                    )
-                )
-            continue
-        writes = sorted(caps & WRITE_CAPABILITIES)
-        if not writes or not _is_glob(norm) or "privileged-wildcard" in skip:
-            continue
-        single = [{norm: {"capabilities": sorted(caps)}}]
-        hits = sorted(
-            {area for probe, area in SENSITIVE_PROBES if acl.capabilities(single, probe) & set(writes)}
-        )
-        if hits:
-            issues.append(
-                Issue(
-                    "privileged-wildcard",
-                    path,
-                    f"wildcard grants {', '.join(writes)} on {', '.join(hits)} (privilege escalation)",
-                    "list the exact administrative paths instead of a wildcard",
-                )
-            )
-    return issues
+def lint_policy(
+    rules: Mapping[str, Any],
+    ignore: Iterable[str] = (),
+    *,
+    mounts: Mounts = policy_analysis.NO_MOUNTS,
+    admin: str | None = None,
+) -> list[Issue]:
+    """Every finding for one policy (path -> rule): escalation, wide reads, sudo, root-level `*`
+    (vaultconf.policy_analysis)."""
+    return policy_analysis.analyze(rules, mounts=mounts, ignore=ignore, admin=admin)
 
 
 def required_capability(secret_type: str, path: str) -> str:
@@ -183,7 +122,16 @@ def _camel(name: str) -> str:
 
 
 def policy_resource_issues(props: Props, ignore: Iterable[str] = ()) -> list[Issue]:
-    """Lint of one `vault:index/policy:Policy` (its HCL text)."""
+    """The blocking findings (and a break-glass allowance) of one `vault:index/policy:Policy` (its HCL)."""
+    return [i for i in _resource_lint(props, ignore) if i.severity in ("error", "allowance")]
+
+
+def policy_resource_warnings(props: Props, ignore: Iterable[str] = ()) -> list[Issue]:
+    """The warnings (wide reads) of one `vault:index/policy:Policy`: advisory in the pack."""
+    return [i for i in _resource_lint(props, ignore) if i.severity == "warning"]
+
+
+def _resource_lint(props: Props, ignore: Iterable[str]) -> list[Issue]:
     from .policytext import PolicySyntaxError, parse_policy
 
     text = prop(props, "policy")
@@ -193,7 +141,8 @@ def policy_resource_issues(props: Props, ignore: Iterable[str] = ()) -> list[Iss
         rules = parse_policy(text)
     except PolicySyntaxError as exc:
         return [Issue("policy-syntax", "", f"cannot read the policy HCL: {exc}", "fix the HCL")]
-    return lint_policy(rules, ignore)
+    # the Policy component writes a break-glass allowance into the HCL's first line
+    return lint_policy(rules, ignore, admin=policy_analysis.admin_reason(text))
 
 
 def _workload_config(cm_data: Any) -> dict[str, Any] | None:

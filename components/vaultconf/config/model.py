@@ -55,6 +55,7 @@ class Policy(Obj):
     hcl: str | None = None
     description: str = ""
     lint_ignore: list[str] = dataclasses.field(default_factory=list)
+    admin: dict[str, Any] | None = None  # break-glass allowance: {reason: ...} (docs/policy-analysis.md)
 
     def acl_rules(self) -> dict[str, Any]:
         """path -> rule, the shape vaultconf.acl and vaultconf.hcl take."""

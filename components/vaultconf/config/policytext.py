@@ -117,8 +117,20 @@ class _Parser:
             self.i += 1
             entries = self.body("}")
             self.take("}")
-            return {k: v for k, _, v, _ in entries}
+            return _attributes(entries, "")
         raise PolicySyntaxError(line, f"unexpected {val!r}")
+
+
+def _attributes(entries: list[tuple[str, list[Any], Any, int]], path: str) -> dict[str, Any]:
+    """A block's attributes. A repeated one is an error: Vault's HCL would not keep only the last (it
+    appends them), and silently reading either one differently from Vault is worse than refusing."""
+    out: dict[str, Any] = {}
+    for key, _, value, line in entries:
+        if key in out:
+            where = f"path {path!r}: " if path else ""
+            raise PolicySyntaxError(line, f"{where}attribute {key!r} appears twice in one block; merge them")
+        out[key] = value
+    return out
 
 
 def _rule(path: str, raw: dict[str, Any], line: int) -> dict[str, Any]:
@@ -139,6 +151,15 @@ def _rule(path: str, raw: dict[str, Any], line: int) -> dict[str, Any]:
     return rule
 
 
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise PolicySyntaxError(0, f"key {key!r} appears twice in one JSON object; merge them")
+        out[key] = value
+    return out
+
+
 def _from_json(doc: Any) -> dict[str, dict[str, Any]]:
     paths = doc.get("path") if isinstance(doc, dict) else None
     if not isinstance(paths, dict):
@@ -156,7 +177,7 @@ def parse_policy(text: str) -> dict[str, dict[str, Any]]:
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
-            return _from_json(json.loads(stripped))
+            return _from_json(json.loads(stripped, object_pairs_hook=_unique_pairs))
         except json.JSONDecodeError as exc:
             raise PolicySyntaxError(exc.lineno, f"invalid JSON: {exc.msg}") from exc
     out: dict[str, dict[str, Any]] = {}
@@ -165,7 +186,7 @@ def parse_policy(text: str) -> dict[str, dict[str, Any]]:
             continue  # e.g. a top-level `name` in old files: not a rule
         if len(labels) != 1 or not isinstance(labels[0], str) or not isinstance(value, list):
             raise PolicySyntaxError(line, 'expected path "<pattern>" { ... }')
-        raw = {k: v for k, _, v, _ in value}
+        raw = _attributes(value, labels[0])
         if labels[0] in out:
             raise PolicySyntaxError(line, f"path {labels[0]!r} appears twice")
         out[labels[0]] = _rule(labels[0], raw, line)

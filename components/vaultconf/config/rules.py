@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -363,8 +364,21 @@ def _rule_syntax(policy: Policy, rules: dict[str, Any], problem: str) -> Finding
     return _err("policy-syntax", policy, "rules", problem, "merge or remove the conflicting rules")
 
 
+def mounts_of(cfg: Config) -> lint.Mounts:
+    """The secrets mounts the config declares, by type: the analysis names them and knows their shapes."""
+    pairs = [(c.mount, "pki") for c in cfg.cas] + [(s.name, "kv-v2") for s in cfg.kv]
+    if cfg.aws_engine is not None:
+        pairs.append((cfg.aws_engine.mount, "aws"))
+    return lint.Mounts.of(pairs)
+
+
+SEVERITY = {"error": Severity.ERROR, "warning": Severity.WARNING, "allowance": Severity.ALLOWANCE}
+UNPREFIXED = frozenset({"policy-syntax", "admin-allowance"})
+
+
 def policy_lint(cfg: Config) -> list[Finding]:
     out: list[Finding] = []
+    mounts = mounts_of(cfg)
     for policy in cfg.policies:
         rules, problem = _policy_rules(policy)
         if problem:
@@ -375,10 +389,25 @@ def policy_lint(cfg: Config) -> list[Finding]:
         if invalid:
             out.append(_rule_syntax(policy, rules, invalid))
             continue
-        for issue in lint.lint_policy(rules, policy.lint_ignore):
-            loc = policy.node["rules"].locate(issue.path) if policy.hcl is None else policy.at("hcl")
-            key = f"rules.{issue.path}" if policy.hcl is None else "hcl"
-            out.append(_err(f"lint-{issue.rule}", policy, key, issue.message, issue.fix, loc))
+        admin = policy.admin.get("reason") if policy.admin else None
+        for issue in lint.lint_policy(rules, policy.lint_ignore, mounts=mounts, admin=admin):
+            if policy.hcl is None and issue.path:
+                loc, key = policy.node["rules"].locate(issue.path), f"rules.{issue.path}"
+            elif issue.rule == "admin-allowance":
+                loc, key = policy.at("admin"), "admin"
+            else:
+                loc, key = policy.at("hcl") if policy.hcl is not None else policy.loc, "hcl"
+            rule = issue.rule if issue.rule in UNPREFIXED else f"lint-{issue.rule}"
+            finding = _err(rule, policy, key, issue.message, issue.fix, loc)
+            out.append(
+                dataclasses.replace(
+                    finding,
+                    severity=SEVERITY[issue.severity],
+                    policy=policy.name,
+                    path=issue.path or None,
+                    family=issue.family,
+                )
+            )
     return out
 
 

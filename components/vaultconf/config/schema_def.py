@@ -123,9 +123,15 @@ POLICY = obj(
         "hcl": _s("string", "Raw HCL policy text, when structured rules cannot express it.", minLength=1),
         "lint_ignore": _s(
             "array",
-            "Lint rules acknowledged for this policy (an operator policy that really needs sudo, ...).",
-            items={"enum": ["sudo", "privileged-wildcard", "root-wildcard"]},
+            "Lint rules acknowledged for this policy (an operator policy that really needs sudo, ...). "
+            "Escalations are not ignorable: a break-glass policy declares `admin` instead.",
+            items={"enum": ["sudo", "root-wildcard", "wide-read"]},
             uniqueItems=True,
+        ),
+        "admin": obj(
+            "A break-glass admin policy: its escalation findings are allowed and printed as an allowance.",
+            {"reason": _s("string", "Why this policy may escalate (who holds it, how).", minLength=10)},
+            ["reason"],
         ),
     },
     ["name"],
@@ -173,6 +179,9 @@ PKI_ROLE = obj(
         "allow_subdomains": _s("boolean", "Allow subdomains of allowed_domains."),
         "allow_bare_domains": _s("boolean", "Allow the allowed_domains themselves."),
         "allow_localhost": _s("boolean", "Allow localhost."),
+        "allow_wildcard_certificates": _s(
+            "boolean", "Allow wildcard names (*.example) in certificates (default false; Vault's is true)."
+        ),
         "ttl": ttl("Default certificate TTL."),
         "max_ttl": ttl("Maximum certificate TTL."),
         "key_type": {"enum": ["rsa", "ec", "ed25519", "any"], "description": "Key type of issued keys."},

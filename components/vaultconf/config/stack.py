@@ -100,6 +100,10 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
 
     for policy in cfg.policies:
         args: dict[str, Any] = {"name": policy.name}
+        if policy.lint_ignore:
+            args["lint_ignore"] = list(policy.lint_ignore)
+        if policy.admin:
+            args["admin"] = {"reason": policy.admin["reason"]}  # judged again by the component
         if policy.hcl is not None:
             args["hcl"] = policy.hcl
         else:

@@ -1,0 +1,64 @@
+"""The Policy component runs the policy analysis at construction, with validate's message (under mocks)."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+import vaultconf as vc
+from vaultconf.config import lint
+from vaultconf.errors import ConfigError
+from vaultconf.testing import run_under_mocks
+
+from tests.stack._helpers import example_with, run_cli
+
+
+def test_dangerous_rules_fail_at_construction() -> None:
+    with pytest.raises(ConfigError) as caught:
+        run_under_mocks(lambda: vc.Policy("p", {"rules": {"sys/*": ["sudo", "update"]}}))
+    err = caught.value
+    assert err.component == "Policy 'p'" and err.field == "rules['sys/*']"
+    assert "privilege escalation" in err.problem
+    # the same message as the CrossGuard pack and validate print
+    assert err.problem == lint.lint_policy({"sys/*": ["sudo", "update"]})[1].message
+
+
+def test_same_message_as_validate(tmp_path: pathlib.Path) -> None:
+    rules = {"auth/userpass/users/+/password": ["update"]}
+    with pytest.raises(ConfigError) as caught:
+        run_under_mocks(lambda: vc.Policy("reset", {"rules": rules}))
+    overlay = "policies:\n  - name: reset\n    rules:\n      auth/userpass/users/+/password: [update]\n"
+    code, out = run_cli("validate", "--config-dir", str(example_with(tmp_path, overlay)), "--stack", "dev")
+    assert code == 1
+    assert caught.value.problem in out and caught.value.fix in out
+
+
+def test_raw_hcl_is_judged_too() -> None:
+    hcl = 'path "auth/token/roles/deployer" {\n  capabilities = ["update"]\n}\n'
+    with pytest.raises(ConfigError, match="token roles"):
+        run_under_mocks(lambda: vc.Policy("p", {"hcl": hcl}))
+    doubled = 'path "kv/a" {\n  capabilities = ["read"]\n  capabilities = ["update"]\n}\n'
+    with pytest.raises(ConfigError, match="appears twice"):
+        run_under_mocks(lambda: vc.Policy("p", {"hcl": doubled}))
+    with pytest.raises(ConfigError, match="before the end"):
+        run_under_mocks(lambda: vc.Policy("p", {"hcl": 'path "kv/*/a" { capabilities = ["read"] }'}))
+
+
+def test_admin_allowance_registers_and_carries_its_reason() -> None:
+    reason = "break-glass: operators only, token kept offline"
+    run = run_under_mocks(
+        lambda: vc.Policy("ops", {"rules": {"sys/*": ["sudo", "update"]}, "admin": {"reason": reason}})
+    )
+    text = run.one("vault:index/policy:Policy").inputs["policy"]
+    assert text.splitlines()[0] == f"# vaultconf-admin-reason: {reason}"
+    # the pack reads the allowance back from the HCL: no blocking finding
+    issues = lint.policy_resource_issues({"name": "ops", "policy": text})
+    assert [i.severity for i in issues] == ["allowance"]
+    with pytest.raises(ConfigError, match="reason of at least"):
+        run_under_mocks(lambda: vc.Policy("ops", {"rules": {"a": ["read"]}, "admin": {"reason": "x"}}))
+
+
+def test_safe_policies_register() -> None:
+    rules = {"apps/data/billing/*": ["read"], "pki-int/issue/internal": ["update"], "aws/creds/a": ["read"]}
+    run = run_under_mocks(lambda: vc.Policy("reader", {"rules": rules}))
+    assert "vaultconf-admin" not in run.one("vault:index/policy:Policy").inputs["policy"]
