@@ -49,6 +49,8 @@ class OnChange(TypedDict, total=False):
     """What the sidekick does after rewriting a file."""
 
     exec: Sequence[str]
+    env: Mapping[str, str]
+    """exec: variables added to the hook's scrubbed environment."""
     signal: Mapping[str, str]
     http: Mapping[str, str]
     timeout: int | str

@@ -304,19 +304,11 @@ APPROLE_ROLE = obj(
 )
 
 ON_CHANGE = obj(
-    "What the sidekick does after rewriting the file: exactly one of exec, signal or http, with optional "
-    "timeout and debounce.",
+    "What the sidekick does after rewriting the file: exactly one of exec or http, with optional timeout "
+    "and debounce. No signal hooks: signalling the app needs its uid in a shared PID namespace, where it "
+    "could read the sidekick's credentials through /proc.",
     {
         "exec": _s("array", "Command argv (no shell).", items={"type": "string"}, minItems=1),
-        "signal": obj(
-            "Signal a process (pid file, or process name with shareProcessNamespace).",
-            {
-                "name": _s("string", "Signal name, e.g. HUP.", pattern=r"^[A-Z0-9]+$"),
-                "pidfile": _s("string", "Path of a pid file."),
-                "process": _s("string", "Process name."),
-            },
-            ["name"],
-        ),
         "http": obj(
             "Call a URL.",
             {
@@ -328,7 +320,7 @@ ON_CHANGE = obj(
         "timeout": ttl("Time limit of the exec hook (default 60s)."),
         "debounce": ttl("A burst of changes within this time runs the hook once (default 1s)."),
     },
-    oneOf=[{"required": ["exec"]}, {"required": ["signal"]}, {"required": ["http"]}],
+    oneOf=[{"required": ["exec"]}, {"required": ["http"]}],
 )
 
 WORKLOAD_SECRET = obj(
