@@ -16,7 +16,7 @@ from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth
 from vaultconf.errors import ConfigError
-from vaultconf.sidecar import SIDEKICK_UID, SidekickParts, SidekickSecret, hardened, sidekick_container
+from vaultconf.sidecar import SidekickParts, SidekickSecret, hardened, sidekick_container
 from vaultconf.user import User
 
 DEFAULT_APP_RESOURCES = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}
@@ -179,20 +179,20 @@ def _pod_spec(
             f"{run_as!r} is not a non-root uid",
             "use a uid > 0 (the restricted Pod Security Standard forbids root)",
         )
-    # Signal hooks: with every capability dropped the sidekick can only signal its own uid, so the app
-    # runs as that uid, shares the process namespace, and /tmp (where the pidfile lives) is shared.
-    signals = any("signal" in entry.get("on_change", {}) for entry in parts.config["resources"])
-    if signals:
-        if run_as not in (None, SIDEKICK_UID):
+    # Signal hooks are refused. With every capability dropped a process may only signal its own uid, so
+    # the app would have to run as the sidekick's uid in a shared PID namespace, where it can read the
+    # sidekick's environment, memory and mounts (the Vault login credentials) through /proc/PID. With
+    # different uids the signal cannot be sent (no CAP_KILL under the restricted Pod Security Standard).
+    for i, entry in enumerate(parts.config["resources"]):
+        if "signal" in entry.get("on_change", {}):
             raise ConfigError(
                 who,
-                "run_as_user",
-                f"the sidekick (uid {SIDEKICK_UID}, no CAP_KILL) cannot signal uid {run_as}",
-                f"run the app as {SIDEKICK_UID}, or use an http or exec hook",
+                f"secrets[{i}].on_change.signal",
+                "a signal hook needs the app to share the sidekick's uid and PID namespace, which lets "
+                "the app read the sidekick's Vault credentials through /proc",
+                'use an http hook (e.g. {"http": {"url": "http://127.0.0.1:8080/-/reload"}}) or let the '
+                "app watch its files",
             )
-        run_as = SIDEKICK_UID
-        for container in parts.init_containers + parts.containers:
-            container["volumeMounts"] = [*container["volumeMounts"], {"name": "tmp", "mountPath": "/tmp"}]
     app = _app_container(args, image, parts.app_volume_mount, run_as)
     pod_spec: dict[str, Any] = {
         "serviceAccountName": service_account,
@@ -202,7 +202,7 @@ def _pod_spec(
             "fsGroup": FS_GROUP,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "shareProcessNamespace": signals,
+        "shareProcessNamespace": False,
         "initContainers": parts.init_containers,
         "containers": [app, *parts.containers],
         "volumes": [

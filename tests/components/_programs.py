@@ -121,7 +121,7 @@ def full_stack(rotation: int = 0, **workload: Any) -> dict[str, Any]:
             "path": kv.data_path("team-a/db"),
             "format": "env",
             "update": "5m",
-            "on_change": {"signal": {"name": "HUP", "pidfile": "/tmp/app.pid"}},
+            "on_change": {"http": {"url": "http://127.0.0.1:8080/-/reload"}},
         },
         {
             "name": "tls",

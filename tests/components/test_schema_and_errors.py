@@ -192,7 +192,7 @@ BAD: list[tuple[str, Callable[[], Any], str, str]] = [
     ("capital username", lambda: vc.User("u", {"username": "Alice"}), "User 'u'", "use 'alice'"),
     ("root app", workload(run_as_user=0), "Workload 'web'", "non-root uid"),
     (
-        "signal to another uid",
+        "signal hook (needs a shared uid: the app could read the sidekick's credentials)",
         workload(
             run_as_user=1000,
             secrets=[
@@ -205,7 +205,7 @@ BAD: list[tuple[str, Callable[[], Any], str, str]] = [
             ],
         ),
         "Workload 'web'",
-        "no CAP_KILL",
+        "read the sidekick's Vault credentials through /proc",
     ),
 ]
 

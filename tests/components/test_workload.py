@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import vaultconf as vc
+from vaultconf.errors import ConfigError
 from vaultconf.testing import MockRun, run_under_mocks
 
 from tests.components._programs import SIDEKICK, VAULT_ADDR, full_stack, providers
@@ -119,7 +120,7 @@ def test_sidekick_config_follows_the_contract(run: MockRun) -> None:
         "format": "env",
         "mode": "0640",
         "update": "300s",
-        "on_change": {"signal": {"name": "HUP", "pidfile": "/tmp/app.pid"}},
+        "on_change": {"http": {"url": "http://127.0.0.1:8080/-/reload"}},
     }
     assert resources["tls"]["path"] == "pki-int/issue/web" and resources["tls"]["mode"] == "0600"
     assert resources["aws"]["path"] == "aws/creds/app"
@@ -266,45 +267,36 @@ def test_sidekick_container_is_pure_and_reusable() -> None:
     assert parts.app_volume_mount["readOnly"] is True
 
 
-def test_signal_hooks_share_process_namespace_uid_and_tmp(run: MockRun) -> None:
-    # full_stack's "db" secret has a HUP signal hook with a pidfile in /tmp
+def test_signal_hooks_are_refused_never_a_shared_uid_and_pid_namespace(run: MockRun) -> None:
+    # Signalling the app needs its uid in a shared PID namespace, where the app could read the sidekick's
+    # credentials through /proc: the generated pod never shares either, and a signal hook is an error.
     spec = pod(run)
-    assert spec["shareProcessNamespace"] is True
-    app = spec["containers"][0]
-    assert (
-        app["securityContext"]["runAsUser"]
-        == spec["initContainers"][0]["securityContext"]["runAsUser"]
-        == 65532
+    assert spec["shareProcessNamespace"] is False
+    assert "tmp" not in by_name(spec["initContainers"][0]["volumeMounts"])
+    expected = r"secrets\[0\]\.on_change\.signal.*read the sidekick's Vault credentials"
+    with pytest.raises(ConfigError, match=expected):
+        run_under_mocks(lambda: workload_with_hook({"signal": {"name": "HUP", "pidfile": "/tmp/app.pid"}}))
+
+
+def workload_with_hook(hook: dict[str, Any]) -> None:
+    stack = full_stack()
+    vc.Workload(
+        "plain",
+        {
+            "namespace": "team-a",
+            "image": "app:1",
+            "sidekick_image": SIDEKICK,
+            "vault_addr": VAULT_ADDR,
+            "auth": stack["user"],
+            "run_as_user": 1000,
+            "secrets": [{"name": "db", "type": "kv", "path": "kv/data/team-a/db", "on_change": hook}],
+        },
+        opts=providers(),
     )
-    assert by_name(spec["initContainers"][0]["volumeMounts"])["tmp"]["mountPath"] == "/tmp"
-    assert by_name(app["volumeMounts"])["tmp"]["mountPath"] == "/tmp"
 
 
 def test_without_signal_hooks_nothing_is_shared() -> None:
-    def program() -> None:
-        stack = full_stack()
-        vc.Workload(
-            "plain",
-            {
-                "namespace": "team-a",
-                "image": "app:1",
-                "sidekick_image": SIDEKICK,
-                "vault_addr": VAULT_ADDR,
-                "auth": stack["user"],
-                "run_as_user": 1000,
-                "secrets": [
-                    {
-                        "name": "db",
-                        "type": "kv",
-                        "path": "kv/data/team-a/db",
-                        "on_change": {"http": {"url": "http://127.0.0.1:8080/-/reload"}},
-                    }
-                ],
-            },
-            opts=providers(),
-        )
-
-    run = run_under_mocks(program)
+    run = run_under_mocks(lambda: workload_with_hook({"http": {"url": "http://127.0.0.1:8080/-/reload"}}))
     deployment = next(d for d in run.of_type("kubernetes:apps/v1:Deployment") if d.name == "plain-deployment")
     spec = deployment.inputs["spec"]["template"]["spec"]
     assert spec["shareProcessNamespace"] is False
