@@ -319,3 +319,19 @@ def test_finding_json_carries_the_fix() -> None:
                 "pulumi config set vaultconf:x 1")
     assert f.as_dict()["fix"] == "pulumi config set vaultconf:x 1"
     assert EXAMPLE.is_dir()
+
+
+@pytest.mark.engines
+def test_import_reaches_vault_addr_with_no_flag(vault_dev: Any, tmp_path: pathlib.Path) -> None:
+    """The check a Vault user makes first: VAULT_ADDR and VAULT_TOKEN exported, no --vault-addr."""
+    rules = 'path "kv/data/x" { capabilities = ["read"] }'
+    vault_dev.request("PUT", "sys/policy/from-env", {"policy": rules})
+    env = {"VAULT_ADDR": vault_dev.addr, "VAULT_TOKEN": vault_dev.token}
+    result = _run("import", "-o", str(tmp_path / "imported"), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "from-env" in (tmp_path / "imported" / "imported.yaml").read_text(encoding="utf-8")
+    assert vault_dev.token not in result.stdout + result.stderr
+    unmanaged = _run("unmanaged", "--stack", "dev", "--format", "json", env=env)
+    assert unmanaged.returncode == 1, unmanaged.stderr  # the policy made above is not in the YAML
+    items = json.loads(unmanaged.stdout)["unmanaged"]
+    assert any(i.get("name") == "from-env" for i in items), unmanaged.stdout
