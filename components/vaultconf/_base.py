@@ -20,7 +20,7 @@ class Component(pulumi.ComponentResource):
     """
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None) -> None:
-        super().__init__(f"vaultconf:index:{type(self).__name__}", name, None, opts)
+        super().__init__(names.component_type(type(self).__name__), name, None, opts)
         self._resource_name = name
 
     def opts(self, **kwargs: Any) -> pulumi.ResourceOptions:

@@ -113,13 +113,15 @@ class AppRole(Component):
                 'set vault_addr, e.g. "https://vault.vault.svc:8200"',
             )
         super().__init__(resource_name, opts)
-        backend = vault.AuthBackend(self.child("backend"), type="approle", path=self.path, opts=self.opts())
+        backend = vault.AuthBackend(
+            self.child(names.BACKEND_CHILD), type="approle", path=self.path, opts=self.opts()
+        )
         vault_addr = pulumi.Output.from_input(args.get("vault_addr", ""))
         self.role_ids, self.secret_ids = {}, {}
         for role, (settings, namespaces, secret_name, issue_key) in sorted(prepared.items()):
             slug = names.k8s_name(role)
             vrole = vault.approle.AuthBackendRole(
-                self.child(f"role-{slug}"),
+                self.child(names.auth_role_child(role)),
                 backend=backend.path,
                 role_name=role,
                 **settings,

@@ -62,7 +62,7 @@ class AwsSecretsEngine(Component):
                 )
         super().__init__(resource_name, opts)
         vault.aws.SecretBackend(
-            self.child("backend"),
+            self.child(names.BACKEND_CHILD),
             path=self.path,
             access_key=access_key,
             secret_key=pulumi.Output.secret(secret_key),
@@ -158,7 +158,7 @@ class AwsRole(Component):
         self.creds_path = f"{engine.path}/{'sts' if sts else 'creds'}/{self.name}"
         super().__init__(resource_name, opts)
         vault.aws.SecretBackendRole(
-            self.child("role"),
+            self.child(names.ROLE_CHILD),
             backend=engine.path,
             name=self.name,
             credential_type=credential_type,

@@ -131,13 +131,13 @@ class KubernetesAuth(Component):
             }
         super().__init__(resource_name, opts)
         backend = vault.AuthBackend(
-            self.child("backend"), type="kubernetes", path=self.path, opts=self.opts()
+            self.child(names.BACKEND_CHILD), type="kubernetes", path=self.path, opts=self.opts()
         )
         reviewer_jwt = (
             self._reviewer_token(*reviewer) if reviewer else secret_input(args.get("token_reviewer_jwt"))
         )
         config = vault.kubernetes.AuthBackendConfig(
-            self.child("config"),
+            self.child(names.AUTH_CONFIG_CHILD),
             backend=backend.path,
             kubernetes_host=host,
             kubernetes_ca_cert=args.get("kubernetes_ca_cert"),
@@ -148,7 +148,7 @@ class KubernetesAuth(Component):
         )
         for role, settings in sorted(role_settings.items()):
             vault.kubernetes.AuthBackendRole(
-                self.child(f"role-{names.k8s_name(role)}"),
+                self.child(names.auth_role_child(role)),
                 backend=backend.path,
                 role_name=role,
                 **settings,

@@ -26,6 +26,8 @@ class KvStoreArgs(TypedDict, total=False):
     """Writers must pass check-and-set (default False)."""
     delete_version_after: int | str
     """Delete versions older than this (default: never)."""
+    description: str
+    """Mount description (default "vaultconf KV v2"; `vaultconf import` keeps an adopted mount's own)."""
     secrets: Mapping[str, Input[Mapping[str, Any]]]
     """Seeded secrets: name (e.g. "team-a/db") → data, typically from `config.require_secret_object`.
     Stored as secrets in state."""
@@ -51,15 +53,15 @@ class KvStore(Component):
         self.secret_paths = {key: self.data_path(key) for key in secrets}
         super().__init__(resource_name, opts)
         mount = vault.Mount(
-            self.child("mount"),
+            self.child(names.MOUNT_CHILD),
             path=self.path,
             type="kv",
             options={"version": "2"},
-            description="vaultconf KV v2",
+            description=args.get("description", "vaultconf KV v2"),
             opts=self.opts(),
         )
         config = vault.kv.SecretBackendV2(
-            self.child("config"),
+            self.child(names.KV_CONFIG_CHILD),
             mount=mount.path,
             max_versions=max_versions,
             cas_required=args.get("cas_required", False),

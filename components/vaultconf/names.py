@@ -74,3 +74,65 @@ def vault_name(value: Any, component: str, field: str, *, lowercase: bool = Fals
             component, field, f"{name!r} has capitals, which Vault lowercases", f"use {name.lower()!r}"
         )
     return name
+
+
+# --- the stack program's resource names ------------------------------------------------------------------
+# One definition for everyone who names a resource of the stack: the stack builder names its components
+# with these, each component names its children with `child(<component name>, <suffix>)`, and `vaultconf
+# import` writes the same names, types and parents into the `pulumi import` file (config/live.py). A test
+# runs the stack builder under mocks on an imported config and compares the two (tests/e2e/test_adopt.py
+# does it on the real engine).
+
+COMPONENT_TYPE = "vaultconf:index:{}"
+"""Type token of a component: `Component` fills in the class name."""
+
+VAULT_PROVIDER = "vault"
+"""infra/__main__.py registers its explicit Vault provider under this name."""
+USERPASS_BACKEND = "userpass"
+AWS_ENGINE = "aws"
+KUBERNETES_AUTH = "kubernetes-auth"
+APPROLE = "approle"
+
+# child suffixes, per component (Component.child)
+POLICY_CHILD = "policy"
+USER_CHILD = "user"
+MOUNT_CHILD = "mount"  # KvStore and CertificateAuthority mounts
+KV_CONFIG_CHILD = "config"
+URLS_CHILD = "urls"
+ROLE_CHILD = "role"  # PkiRole, AwsRole
+BACKEND_CHILD = "backend"  # AwsSecretsEngine, KubernetesAuth, AppRole
+AUTH_CONFIG_CHILD = "config"  # KubernetesAuth
+
+
+def component_type(cls_name: str) -> str:
+    return COMPONENT_TYPE.format(cls_name)
+
+
+def policy(name: str) -> str:
+    return f"policy-{name}"
+
+
+def user(name: str) -> str:
+    return f"user-{name}"
+
+
+def ca(name: str) -> str:
+    return f"ca-{name}"
+
+
+def pki_role(name: str) -> str:
+    return f"pki-role-{name}"
+
+
+def aws_role(name: str) -> str:
+    return f"aws-role-{name}"
+
+
+def kv_store(name: str) -> str:
+    return f"kv-{name}"
+
+
+def auth_role_child(role: str) -> str:
+    """Suffix of a KubernetesAuth or AppRole role child: Vault role names may hold characters Pulumi names
+    should not, so the child is named by the DNS-label form."""
+    return f"role-{k8s_name(role)}"

@@ -58,6 +58,11 @@ class CertificateAuthorityArgs(TypedDict, total=False):
     issuing_certificates: Sequence[str]
     """Explicit issuing certificate URLs (instead of derived ones)."""
     crl_distribution_points: Sequence[str]
+    description: str
+    """Mount description (default "vaultconf CA <common_name>")."""
+    adopted: bool
+    """The CA exists in Vault already (`vaultconf import`): its key cannot be read, so none is generated; the
+    mount and URLs are managed, the CA certificate itself stays as it is (docs/adoption.md)."""
 
 
 class CertificateAuthority(Component):
@@ -86,10 +91,10 @@ class CertificateAuthority(Component):
         super().__init__(resource_name, opts)
 
         mount = vault.Mount(
-            self.child("mount"),
+            self.child(names.MOUNT_CHILD),
             path=self.path,
             type="pki",
-            description=f"vaultconf CA {common_name}",
+            description=args.get("description", f"vaultconf CA {common_name}"),
             max_lease_ttl_seconds=max_lease,
             default_lease_ttl_seconds=default_lease,
             opts=self.opts(),
@@ -100,7 +105,10 @@ class CertificateAuthority(Component):
             "key_type": key_type,
             "key_bits": key_bits,
         }
-        if issuer is None:
+        if args.get("adopted", False):
+            self.certificate = pulumi.Output.from_input("")  # kept in Vault; read it at <path>/ca/pem
+            last: pulumi.Resource = mount
+        elif issuer is None:
             root = vault.pkisecret.SecretBackendRootCert(
                 self.child("root"),
                 backend=mount.path,
@@ -110,7 +118,7 @@ class CertificateAuthority(Component):
                 opts=self.opts(),
             )
             self.certificate = root.certificate
-            last: pulumi.Resource = root
+            last = root
         else:
             csr = vault.pkisecret.SecretBackendIntermediateCertRequest(
                 self.child("csr"), backend=mount.path, type="internal", **subject, opts=self.opts()
@@ -134,7 +142,7 @@ class CertificateAuthority(Component):
             self.certificate = signed.certificate
         if urls:
             vault.pkisecret.SecretBackendConfigUrls(
-                self.child("urls"),
+                self.child(names.URLS_CHILD),
                 backend=mount.path,
                 issuing_certificates=urls[0],
                 crl_distribution_points=urls[1],
@@ -213,7 +221,7 @@ class PkiRole(Component):
         self.issue_path = f"{ca.path}/issue/{self.name}"
         super().__init__(resource_name, opts)
         vault.pkisecret.SecretBackendRole(
-            self.child("role"),
+            self.child(names.ROLE_CHILD),
             backend=ca.path,
             name=self.name,
             allowed_domains=domains,

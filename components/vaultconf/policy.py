@@ -78,7 +78,9 @@ class Policy(Component):
             else:
                 document = pulumi.Output.concat(marker, document)
         super().__init__(resource_name, opts)
-        policy = vault.Policy(self.child("policy"), name=policy_name, policy=document, opts=self.opts())
+        policy = vault.Policy(
+            self.child(names.POLICY_CHILD), name=policy_name, policy=document, opts=self.opts()
+        )
         self.name = policy.name
         self.hcl = policy.policy
         self.register_outputs({"name": self.name, "hcl": self.hcl})

@@ -48,6 +48,12 @@ class UserArgs(TypedDict, total=False):
     """Name of the credentials Secret (default "vault-<username>")."""
     vault_addr: Input[str]
     """Vault address the workloads use, written to the Secret as VAULT_ADDR."""
+    adopted: bool
+    """The user existed before this stack (`vaultconf import`): while `rotation` is 0 its live password is
+    kept and never sent to Vault; bumping `rotation` generates one as for any user. See docs/adoption.md."""
+    current_password: Input[str]
+    """Adopted users: the live password, supplied by the operator as a Pulumi secret, so the credentials
+    Secret can be published before the first rotation. Never sent to Vault."""
 
 
 class User(Component):
@@ -57,7 +63,7 @@ class User(Component):
     password: pulumi.Output[str]
     """Secret."""
     password_version: pulumi.Output[int]
-    """`password_wo_version` sent to Vault: rotation + 1."""
+    """`password_wo_version` sent to Vault: rotation + 1 (0 for an adopted user keeping its live password)."""
     mount: str
     secret_name: str
     """Name of the credentials Secret (same in every namespace)."""
@@ -101,20 +107,29 @@ class User(Component):
             mount_dep.append(
                 vault.AuthBackend(self.child("userpass"), type="userpass", path=self.mount, opts=self.opts())
             )
-        generated = random.RandomPassword(
-            self.child("password"),
-            length=length,
-            special=False,  # survives shells, URLs and env files unquoted; 32+ alphanumerics is ~190 bits
-            keepers={"rotation": str(rotation), "username": username},
-            opts=self.opts(),
-        )
-        self.password = pulumi.Output.secret(generated.result)
-        version = rotation + 1
+        # An adopted user keeps the password Vault holds until its first rotation: no password is generated
+        # and none is sent (the provider sends password_wo only with a password_wo_version).
+        keep_live = bool(args.get("adopted", False)) and rotation == 0
+        password: Input[str] | None = None
+        version: int | None = None
+        if keep_live:
+            password = args.get("current_password")
+        else:
+            generated = random.RandomPassword(
+                self.child("password"),
+                length=length,
+                special=False,  # survives shells, URLs and env files unquoted; 32+ alphanumerics is ~190 bits
+                keepers={"rotation": str(rotation), "username": username},
+                opts=self.opts(),
+            )
+            password = generated.result
+            version = rotation + 1
+        self.password = pulumi.Output.secret(password if password is not None else "")
         user = vault.UserpassAuthBackendUser(
-            self.child("user"),
+            self.child(names.USER_CHILD),
             mount=self.mount,
             username=username,
-            password_wo=self.password,
+            password_wo=None if version is None else self.password,
             password_wo_version=version,
             token_policies=token_policies,
             token_ttl=token_ttl,
@@ -122,12 +137,13 @@ class User(Component):
             opts=self.opts(depends_on=mount_dep),
         )
         self.username = user.username
-        self.password_version = pulumi.Output.from_input(version)
+        self.password_version = pulumi.Output.from_input(version or 0)
         vault_addr = pulumi.Output.from_input(args.get("vault_addr", ""))
         contents = pulumi.Output.all(self.username, self.password, vault_addr).apply(
             lambda v: login_secret_values(v[0], v[1], v[2])
         )
-        for ns in self.namespaces:
+        # an adopted user's Secret waits for its password: the operator's current one, or the first rotation
+        for ns in self.namespaces if password is not None else []:
             opaque_secret(
                 self.child(f"secret-{ns}"), self.secret_name, ns, contents, self.opts(depends_on=[user])
             )

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from vaultconf.config import validate
+from vaultconf.config.policytext import parse_policy
 
 from tests.stack._helpers import EXAMPLE, run_cli, write_tree
 
@@ -243,9 +244,12 @@ def test_import_writes_valid_yaml_and_an_import_file(fake_vault: FakeVault, tmp_
     assert "AKIAFAKE" not in text  # the AWS access key is never written
     doc = yaml.safe_load(text)
     mallory = next(u for u in doc["users"] if u["name"] == "mallory")
-    assert mallory == {"name": "mallory", "policies": ["old-admin"], "token_ttl": 3600}
+    # adopted: keeps its live password until its first rotation (docs/adoption.md)
+    assert mallory == {"name": "mallory", "adopted": True, "policies": ["old-admin"], "token_ttl": 3600}
     old_admin = next(p for p in doc["policies"] if p["name"] == "old-admin")
-    assert old_admin["rules"] == {"sys/*": ["sudo", "update"]}
+    # hand-written text that rendered rules would rewrite is kept byte for byte (no diff on the first up)
+    assert old_admin["hcl"] == fake_vault.state["reads"]["sys/policies/acl/old-admin"]["policy"]
+    assert parse_policy(old_admin["hcl"]) == {"sys/*": {"capabilities": ["sudo", "update"]}}
     assert doc["pki"]["roles"][0]["allowed_domains"] == ["internal.example"]
     assert doc["aws"]["engine"] == {"mount": "aws", "region": "eu-west-2"}
     # the imported YAML is a usable config: validate finds the dangerous policy, not a schema problem
@@ -254,8 +258,11 @@ def test_import_writes_valid_yaml_and_an_import_file(fake_vault: FakeVault, tmp_
     assert not [f for f in result.errors if f.rule == "schema"], [str(f) for f in result.errors]
     assert any(f.rule == "lint-sudo" for f in result.errors)
     plan = json.loads((out_dir / "pulumi-import.json").read_text())
-    entry = next(r for r in plan["resources"] if r["id"] == "auth/userpass/users/mallory")
+    entry = next(r for r in plan["resources"] if r.get("id") == "auth/userpass/users/mallory")
     assert entry["type"] == "vault:index/userpassAuthBackendUser:UserpassAuthBackendUser"
-    assert (
-        plan["nameTable"][entry["parent"]] == "urn:pulumi:prod::vaultconf::vaultconf:index:User::user-mallory"
-    )
+    # the parent is a component entry of the same file (pulumi import creates it), named as the stack does
+    assert entry["parent"] == "user-mallory" and entry["name"] == "user-mallory-user"
+    parent = next(r for r in plan["resources"] if r["name"] == entry["parent"])
+    assert parent == {"type": "vaultconf:index:User", "name": "user-mallory", "component": True}
+    assert plan["nameTable"]["vault"] == "urn:pulumi:prod::vaultconf::pulumi:providers:vault::vault"
+    assert entry["provider"] == "vault"

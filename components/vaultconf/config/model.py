@@ -70,6 +70,7 @@ class User(Obj):
     token_ttl: str | int | None = None
     token_max_ttl: str | int | None = None
     description: str = ""
+    adopted: bool = False  # `vaultconf import`: keeps its live password until rotation >= 1
 
 
 @dataclasses.dataclass
@@ -83,6 +84,10 @@ class CertificateAuthority(Obj):
     max_lease_ttl: str | int | None = None
     key_type: str | None = None
     key_bits: int | None = None
+    description: str | None = None  # mount description
+    issuing_certificates: list[str] | None = None
+    crl_distribution_points: list[str] | None = None
+    adopted: bool = False  # `vaultconf import`: the CA exists in Vault; none is generated
 
 
 @dataclasses.dataclass
@@ -92,6 +97,7 @@ class PkiRole(Obj):
     allow_subdomains: bool | None = None
     allow_bare_domains: bool | None = None
     allow_localhost: bool | None = None
+    allow_ip_sans: bool | None = None
     ttl: str | int | None = None
     max_ttl: str | int | None = None
     key_type: str | None = None
@@ -131,7 +137,13 @@ class KvStore(Obj):
     max_versions: int | None = None
     cas_required: bool | None = None
     delete_version_after: str | int | None = None
+    description: str | None = None  # mount description
     secrets: list[KvSecret] = dataclasses.field(default_factory=list)
+
+
+def adopted_password_key(user: str) -> str:
+    """Optional Pulumi secret holding an adopted user's current password (its Secret is published with it)."""
+    return f"password-{user}"
 
 
 def seed_config_key(store: str, secret: str, key: str) -> str:

@@ -148,6 +148,11 @@ USER = obj(
         "rotation": _s("integer", "Rotation counter: bump it to generate a new password.", minimum=0),
         "token_ttl": ttl("TTL of tokens issued at login."),
         "token_max_ttl": ttl("Maximum TTL of tokens issued at login."),
+        "adopted": _s(
+            "boolean",
+            "Written by `vaultconf import`: the user keeps its live password until `rotation` is bumped; its "
+            "credentials Secret waits for the Pulumi secret password-<name> (docs/adoption.md).",
+        ),
     },
     ["name", "policies"],
 )
@@ -165,6 +170,13 @@ CA = obj(
         "max_lease_ttl": ttl("Mount max lease TTL (caps issued certificates)."),
         "key_type": {"enum": ["rsa", "ec", "ed25519"], "description": "CA key type."},
         "key_bits": _s("integer", "Key size (rsa: 2048/3072/4096, ec: 224/256/384/521).", minimum=0),
+        "description": _s("string", "Mount description (default: vaultconf CA <common_name>)."),
+        "issuing_certificates": strings("Issuing certificate URLs (default: from the Vault address)."),
+        "crl_distribution_points": strings("CRL URLs (default: from the Vault address)."),
+        "adopted": _s(
+            "boolean",
+            "Written by `vaultconf import`: the CA exists in Vault; its key stays, no CA is generated.",
+        ),
     },
     ["name", "type", "common_name"],
     allOf=[{"if": {"properties": {"type": {"const": "intermediate"}}}, "then": {"required": ["issuer"]}}],
@@ -179,6 +191,7 @@ PKI_ROLE = obj(
         "allow_subdomains": _s("boolean", "Allow subdomains of allowed_domains."),
         "allow_bare_domains": _s("boolean", "Allow the allowed_domains themselves."),
         "allow_localhost": _s("boolean", "Allow localhost."),
+        "allow_ip_sans": _s("boolean", "Allow IP subject alternative names (default false)."),
         "allow_wildcard_certificates": _s(
             "boolean", "Allow wildcard names (*.example) in certificates (default false; Vault's is true)."
         ),
@@ -253,6 +266,7 @@ KV_STORE = obj(
         "max_versions": _s("integer", "Versions kept per secret (0: Vault default).", minimum=0),
         "cas_required": _s("boolean", "Require check-and-set on writes."),
         "delete_version_after": ttl("Delete versions older than this (default: never)."),
+        "description": _s("string", "Mount description (default: vaultconf KV v2)."),
         "secrets": named_list("Seeded secrets.", "kv_secret"),
     },
     ["name"],

@@ -16,9 +16,10 @@ import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
 import vaultconf
+from vaultconf import names
 from vaultconf.auth import SidekickAuth
 
-from .model import Config, Workload, seed_config_key
+from .model import Config, Workload, adopted_password_key, seed_config_key
 
 
 @dataclasses.dataclass
@@ -32,6 +33,8 @@ class StackSettings:
     """Reads a required Pulumi secret by key (config.require_secret); only called for what the YAML uses."""
     vault_ca_secret: str | None = None
     create_namespaces: bool = True
+    optional_secret: Callable[[str], pulumi.Output[str] | None] = lambda key: pulumi.Config().get_secret(key)
+    """Reads an optional Pulumi secret (an adopted user's current password)."""
     kubernetes_ca_cert: str | None = None
     """PEM of the cluster CA for Vault's kubernetes auth; needed when Vault runs outside the cluster (Vault
     otherwise reads the in-pod CA file, and refuses the config when there is none)."""
@@ -108,7 +111,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
             args["hcl"] = policy.hcl
         else:
             args["rules"] = policy.acl_rules()
-        out.policies[policy.name] = vaultconf.Policy(f"policy-{policy.name}", args, opts())  # type: ignore[arg-type]
+        out.policies[policy.name] = vaultconf.Policy(names.policy(policy.name), args, opts())  # type: ignore[arg-type]
 
     def policy_refs(names: Sequence[str]) -> list[Any]:
         return [out.policies.get(n, n) for n in names]
@@ -117,7 +120,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
     if cfg.users and cfg.create_userpass_mount:
         mount.append(
             vault.AuthBackend(
-                "userpass",
+                names.USERPASS_BACKEND,
                 type="userpass",
                 path=cfg.userpass_mount,
                 opts=pulumi.ResourceOptions(providers=list(providers)),
@@ -125,7 +128,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
         )
     for user in cfg.users:
         out.users[user.name] = vaultconf.User(
-            f"user-{user.name}",
+            names.user(user.name),
             _clean(
                 {  # type: ignore[arg-type]
                     "username": user.name,
@@ -136,6 +139,10 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                     "token_ttl": user.token_ttl,
                     "token_max_ttl": user.token_max_ttl,
                     "vault_addr": settings.vault_addr,
+                    "adopted": user.adopted or None,
+                    "current_password": (
+                        settings.optional_secret(adopted_password_key(user.name)) if user.adopted else None
+                    ),
                 }
             ),
             opts(*mount, k8s_after=all_ns),
@@ -144,7 +151,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
     for ca in _issuer_order(cfg):
         issuer = out.cas.get(ca.issuer) if ca.issuer else None
         out.cas[ca.name] = vaultconf.CertificateAuthority(
-            f"ca-{ca.name}",
+            names.ca(ca.name),
             _clean(
                 {  # type: ignore[arg-type]
                     "path": ca.mount,
@@ -156,13 +163,17 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                     "key_bits": ca.key_bits,
                     "organization": ca.organization,
                     "vault_addr": settings.vault_addr,
+                    "description": ca.description,
+                    "issuing_certificates": ca.issuing_certificates,
+                    "crl_distribution_points": ca.crl_distribution_points,
+                    "adopted": ca.adopted or None,
                 }
             ),
             opts(),
         )
     for role in cfg.pki_roles:
         out.pki_roles[role.name] = vaultconf.PkiRole(
-            f"pki-role-{role.name}",
+            names.pki_role(role.name),
             _clean(
                 {  # type: ignore[arg-type]
                     "ca": out.cas[role.ca],
@@ -171,6 +182,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                     "allow_subdomains": role.allow_subdomains,
                     "allow_bare_domains": role.allow_bare_domains,
                     "allow_localhost": role.allow_localhost,
+                    "allow_ip_sans": role.allow_ip_sans,
                     "ttl": role.ttl,
                     "max_ttl": role.max_ttl,
                     "key_type": None if role.key_type == "any" else role.key_type,
@@ -185,7 +197,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
     if cfg.aws_engine is not None:
         engine = cfg.aws_engine
         out.aws_engine = vaultconf.AwsSecretsEngine(
-            "aws",
+            names.AWS_ENGINE,
             _clean(
                 {  # type: ignore[arg-type]
                     "path": engine.mount,
@@ -202,7 +214,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
         )
         for aws_role in cfg.aws_roles:
             out.aws_roles[aws_role.name] = vaultconf.AwsRole(
-                f"aws-role-{aws_role.name}",
+                names.aws_role(aws_role.name),
                 _clean(
                     {  # type: ignore[arg-type]
                         "engine": out.aws_engine,
@@ -229,13 +241,14 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
             for s in store.secrets
         }
         out.kv[store.name] = vaultconf.KvStore(
-            f"kv-{store.name}",
+            names.kv_store(store.name),
             _clean(
                 {  # type: ignore[arg-type]
                     "path": store.name,
                     "max_versions": store.max_versions,
                     "cas_required": store.cas_required,
                     "delete_version_after": store.delete_version_after,
+                    "description": store.description,
                     "secrets": seeds or None,
                 }
             ),
@@ -252,7 +265,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
         )
     if cfg.kubernetes_roles:
         out.kubernetes_auth = vaultconf.KubernetesAuth(
-            "kubernetes-auth",
+            names.KUBERNETES_AUTH,
             _clean(
                 {  # type: ignore[arg-type]
                     "path": cfg.kubernetes_mount,
@@ -280,7 +293,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
         )
     if cfg.approle_roles:
         out.approle = vaultconf.AppRole(
-            "approle",
+            names.APPROLE,
             {
                 "path": cfg.approle_mount,
                 "vault_addr": settings.vault_addr,
