@@ -58,6 +58,8 @@ PATTERN_HINTS = {
     r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$": "write a path of letters, digits, '_', '.', '-' segments "
     "joined by '/', e.g. billing/db",
     r"^https?://": "write an http:// or https:// URL, e.g. https://vault.example:8200",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "write a variable name of letters, digits and '_' (not starting with a "
+    "digit), e.g. APP_MODE",
 }
 _EXAMPLES = {"string": '"..."', "integer": "1", "number": "1", "boolean": "true", "array": "[...]",
              "object": "{...}"}
