@@ -29,7 +29,11 @@ def families(rules: dict[str, object], **kw: object) -> set[str | None]:
         ("a/+/c", "a/b", None),  # different lengths, no glob
         ("sys/*", "sys", None),  # "sys" does not start with "sys/"
         ("a/+", "a/x*", "a/x<…>"),  # one segment starting with x
-        ("auth/userpass/users/{{identity.entity.name}}", "auth/+/users/+", "auth/userpass/users/{{identity.entity.name}}"),
+        (
+            "auth/userpass/users/{{identity.entity.name}}",
+            "auth/+/users/+",
+            "auth/userpass/users/{{identity.entity.name}}",
+        ),
         ("auth/{{identity.entity.name}}/x", "auth/userpass/x", None),  # a template is never assumed a literal
         ("*", "+/config", "+/config"),
     ],
@@ -49,7 +53,7 @@ def test_covers_and_witness() -> None:
     assert witness(parse("sys/*")) == "sys/vaultconf-any"
 
 
-# --- the issue's examples: each passed validate with 0 findings before ---------------------------------------
+# --- the issue's examples: each passed validate with 0 findings before -------------------------------------
 
 ISSUE_EXAMPLES = {
     "sys/policies/acl/billing-reader": ("update", "acl-policies"),
@@ -93,10 +97,11 @@ DANGEROUS = [
     ("sys/auth/+/tune", ["update", "sudo"], "auth-methods"),
     ("sys/mounts/kv2", ["create"], "secrets-engines"),
     ("sys/mounts/*", ["delete"], "secrets-engines"),
-    ("sys/remount", ["update"], "secrets-engines"),
     ("sys/audit/file", ["update", "sudo"], "audit-devices"),
     ("sys/plugins/catalog/secret/x", ["update", "sudo"], "plugins"),
     ("sys/raw/*", ["update", "sudo"], "root-operations"),
+    ("sys/raw/core/*", ["read", "list", "sudo"], "root-operations"),  # decrypted storage, below every ACL
+    ("sys/remount", ["update", "sudo"], "secrets-engines"),
     ("sys/seal", ["update", "sudo"], "root-operations"),
     ("sys/generate-root/attempt", ["update"], "root-operations"),
     ("sys/rekey/init", ["update"], "root-operations"),
@@ -116,6 +121,7 @@ DANGEROUS = [
     ("auth/jwt/config", ["update"], "auth-config"),
     ("auth/+/config", ["update"], "auth-config"),
     ("auth/token/create-orphan", ["update"], "token-creation"),
+    ("auth/token/create/ops", ["update"], "token-creation"),  # the role decides the policies
     ("auth/token/roles/*", ["create"], "token-creation"),
     ("auth/token/create", ["update", "sudo"], "token-creation-sudo"),
     ("identity/entity", ["update"], "identity"),
@@ -148,6 +154,8 @@ SAFE = [
     ("sys/audit/file", ["update"]),
     ("sys/leases/revoke-force/x", ["update"]),
     ("sys/leases/revoke", ["update"]),
+    ("sys/remount", ["update"]),  # no sudo: Vault refuses
+    ("sys/raw/core/*", ["read"]),
     ("sys/leases/renew", ["update"]),
     ("sys/mounts", ["read"]),
     ("sys/capabilities-self", ["update"]),
@@ -179,9 +187,7 @@ def test_safe_look_alikes(path: str, caps: list[str]) -> None:
 
 
 def test_deny_and_narrower_rules_subtract() -> None:
-    assert "acl-policies" not in families(
-        {"sys/policies/acl/*": ["update"], "sys/policies/acl/+": ["deny"]}
-    )
+    assert "acl-policies" not in families({"sys/policies/acl/*": ["update"], "sys/policies/acl/+": ["deny"]})
     # the legacy path stays open: sys/* still reaches it
     assert "acl-policies" in families({"sys/*": ["update"], "sys/policies/acl/*": ["deny"]})
     assert "acl-policies" not in families(

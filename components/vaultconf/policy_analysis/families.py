@@ -62,10 +62,18 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "secrets-engines",
         "enabling, tuning, moving or disabling secrets engines",
-        ("sys/mounts/*", "sys/remount"),
+        ("sys/mounts/*",),
         "can mount, re-tune, move or disable secrets engines (disabling one destroys its secrets)",
         "manage mounts with vaultconf, not with a token",
         WRITE_DELETE,
+    ),
+    Family(
+        "secrets-engines",
+        "moving secrets engines",
+        ("sys/remount",),
+        "can move a mount (another team's secrets) under a path it can read",
+        "manage mounts with vaultconf, not with a token",
+        sudo=True,
     ),
     Family(
         "audit-devices",
@@ -88,8 +96,17 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "root-operations",
         "raw storage, seal, key rotation",
-        ("sys/raw", "sys/raw/*", "sys/seal", "sys/step-down", "sys/rotate"),
-        "can read and rewrite Vault's storage beneath every policy, or seal Vault",
+        ("sys/raw", "sys/raw/*"),
+        "can read and rewrite Vault's decrypted storage, every secret and token beneath every policy",
+        "leave raw storage to operators with a root token; never grant it in a policy",
+        WRITE_DELETE | {"read", "list"},
+        sudo=True,
+    ),
+    Family(
+        "root-operations",
+        "seal, step-down, key rotation",
+        ("sys/seal", "sys/step-down", "sys/rotate"),
+        "can seal Vault (an outage for everyone) or rotate its keyring",
         "leave these to operators with a root token; never grant them in a policy",
         WRITE_DELETE,
         sudo=True,
@@ -160,14 +177,15 @@ FAMILIES: tuple[Family, ...] = (
     Family(
         "token-creation",
         "token creation beyond the caller's own rights",
-        ("auth/token/roles/+", "auth/token/create-orphan"),
-        "can define token roles with any policies, or create orphan tokens that outlive their parent",
+        ("auth/token/roles/+", "auth/token/create-orphan", "auth/token/create/+"),
+        "can define token roles with any policies, create tokens through a role (the role, not the "
+        "caller's policies, decides their policies), or create orphan tokens that outlive their parent",
         "create child tokens through auth/token/create (a subset of the caller's policies)",
     ),
     Family(
         "token-creation-sudo",
         "token creation with sudo",
-        ("auth/token/create", "auth/token/create/*"),
+        ("auth/token/create",),
         "with sudo, can create tokens carrying any policy, root included",
         "drop sudo from auth/token/create",
         sudo=True,
