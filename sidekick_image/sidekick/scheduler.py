@@ -19,7 +19,7 @@ from .hooks import HookRunner
 from .lifecycle import FETCH, RENEW, Lifecycle, warn_insecure
 from .log import log
 from .metrics import Metrics
-from .outputs import Claims, clean_temp_files, write_files
+from .outputs import Claims, OutputRefused, clean_temp_files, write_files
 from .schedule import backoff, interval_at, outage_level, refresh_at, renewal_capped, replace_at
 from .sources import Fetched, Sources
 from .tokens import LOGIN, TokenKeeper
@@ -191,7 +191,13 @@ class Sidekick(TokenKeeper, Lifecycle):
     def _fetch(self, task: Task, now: float) -> None:
         res = task.res
         old = task.fetched
-        fetched = self.sources.fetch(res)
+        try:
+            fetched = self.sources.fetch(res)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            # an answer shaped unlike a secret (a hostile or broken Vault: `"data": "text"`): this
+            # resource fails like a refused secret, the process and the other resources go on
+            raise OutputRefused(f"resource {res.name}: Vault's answer is not a secret "
+                                f"({exc.__class__.__name__})") from None
         log.redact(f"res:{res.name}", fetched.data)
         task.fetched = fetched
         try:

@@ -46,6 +46,7 @@ SECRETS = {
     "evil/spy": {"crt": MARK, "key": MARK},  # txt FILE=tls: tls.crt, tls.key are the certificate's files
 }
 SECRETS.update({f"one/{i}": {key: PAYLOAD, "ok": "fine"} for i, key in enumerate(UNSAFE_NAMES)})
+SECRETS.update({"shape/text": "a string", "shape/list": [1, 2]})  # type: ignore[dict-item]
 
 
 class HostileVault(BaseHTTPRequestHandler):
@@ -193,3 +194,16 @@ def test_each_hostile_key_alone_vault_sidekick_flags(tmp_path: pathlib.Path, hos
     assert "Traceback" not in proc.stderr and MARK not in proc.stderr
     assert "cannot be a file name" in proc.stderr
     assert snapshot(tmp_path) == before  # not one file, in or out of the output directory
+
+
+def test_an_answer_shaped_unlike_a_secret_fails_only_its_resource(tmp_path: pathlib.Path,
+                                                                  hostile_vault: str) -> None:
+    out = tmp_path / "secrets"
+    proc = run_once([f"-vault={hostile_vault}", f"-output={out}", "-one-shot",
+                     "-cn=secret:shape/text:fmt=json,file=text.json",
+                     "-cn=secret:shape/list:fmt=env,file=l.env", "-cn=secret:good/db:fmt=json,file=db.json"],
+                    env=clean_env(VAULT_TOKEN="hostile-test-token"), timeout=60)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.count("Vault's answer is not a secret") >= 2
+    assert sorted(p.name for p in out.iterdir()) == ["db.json"]
+    assert json.loads((out / "db.json").read_text()) == GOOD_DB
