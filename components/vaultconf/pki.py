@@ -180,6 +180,8 @@ class PkiRoleArgs(TypedDict, total=False):
     allow_bare_domains: bool
     allow_localhost: bool
     allow_ip_sans: bool
+    allow_wildcard_certificates: bool
+    """Wildcard names (*.example) in certificates (default False; Vault's own default is True)."""
     ttl: int | str
     """Default certificate TTL."""
     max_ttl: int | str
@@ -229,6 +231,7 @@ class PkiRole(Component):
             allow_bare_domains=args.get("allow_bare_domains", False),
             allow_localhost=args.get("allow_localhost", False),
             allow_ip_sans=args.get("allow_ip_sans", False),
+            allow_wildcard_certificates=args.get("allow_wildcard_certificates", False),
             ttl=ttl_string(ttl, who, "ttl"),
             max_ttl=ttl_string(max_ttl, who, "max_ttl"),
             key_type=key_type,

@@ -98,6 +98,7 @@ class PkiRole(Obj):
     allow_bare_domains: bool | None = None
     allow_localhost: bool | None = None
     allow_ip_sans: bool | None = None
+    allow_wildcard_certificates: bool | None = None
     ttl: str | int | None = None
     max_ttl: str | int | None = None
     key_type: str | None = None

@@ -323,6 +323,12 @@ ON_CHANGE = obj(
     "could read the sidekick's credentials through /proc.",
     {
         "exec": _s("array", "Command argv (no shell).", items={"type": "string"}, minItems=1),
+        "env": _s(
+            "object",
+            "exec: variables added to the hook's environment (which never holds the sidekick's credentials).",
+            propertyNames={"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+            additionalProperties={"type": "string"},
+        ),
         "http": obj(
             "Call a URL.",
             {

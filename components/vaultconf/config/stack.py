@@ -183,6 +183,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                     "allow_bare_domains": role.allow_bare_domains,
                     "allow_localhost": role.allow_localhost,
                     "allow_ip_sans": role.allow_ip_sans,
+                    "allow_wildcard_certificates": role.allow_wildcard_certificates,
                     "ttl": role.ttl,
                     "max_ttl": role.max_ttl,
                     "key_type": None if role.key_type == "any" else role.key_type,
