@@ -20,15 +20,24 @@ path "kv/data/billing/*" {
 path "pki/issue/web" { capabilities = ["update"] }
 """
 OPS_POLICY = 'path "kv/metadata/*" {\n  capabilities = ["list"]\n}\n'
-IAM_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
-                                                     "Resource": "arn:aws:s3:::billing/*"}]}
+IAM_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::billing/*"}],
+}
 
 
 class Api(Protocol):
     addr: str
 
-    def request(self, method: str, path: str, body: Any = None, *, token: str | None = None,
-                ok: tuple[int, ...] = (200, 204)) -> Any: ...
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        ok: tuple[int, ...] = (200, 204),
+    ) -> Any: ...
 
 
 @dataclass
@@ -48,7 +57,10 @@ def configure_by_hand(vault: Api, kube_url: str, kube_ca_pem: str) -> HandMade:
     put("PUT", "sys/policies/acl/ops-lister", {"policy": OPS_POLICY})
 
     put("POST", "sys/auth/userpass", {"type": "userpass"})
-    for user, policies, ttl in (("billing-api", ["billing-app"], 3600), ("ops", ["ops-lister", "default"], 0)):
+    for user, policies, ttl in (
+        ("billing-api", ["billing-app"], 3600),
+        ("ops", ["ops-lister", "default"], 0),
+    ):
         made.passwords[user] = secrets.token_urlsafe(24)
         body: dict[str, Any] = {"password": made.passwords[user], "token_policies": policies}
         if ttl:
@@ -62,43 +74,96 @@ def configure_by_hand(vault: Api, kube_url: str, kube_ca_pem: str) -> HandMade:
         put("POST", f"kv/data/{name}", {"data": made.kv_data[name]})
 
     put("POST", "sys/mounts/pki", {"type": "pki", "config": {"max_lease_ttl": "87600h"}})
-    put("POST", "pki/root/generate/internal", {"common_name": "Hand Made Root", "ttl": "87600h",
-                                                "key_type": "rsa", "key_bits": 2048})
-    put("POST", "pki/config/urls", {"issuing_certificates": [f"{vault.addr}/v1/pki/ca"],
-                                    "crl_distribution_points": [f"{vault.addr}/v1/pki/crl"]})
-    put("POST", "pki/roles/web", {"allowed_domains": ["billing.svc.cluster.local"], "allow_subdomains": True,
-                                  "allow_ip_sans": False, "allow_localhost": False, "ttl": "72h",
-                                  "max_ttl": "720h", "key_type": "rsa", "key_bits": 2048})
+    put(
+        "POST",
+        "pki/root/generate/internal",
+        {"common_name": "Hand Made Root", "ttl": "87600h", "key_type": "rsa", "key_bits": 2048},
+    )
+    put(
+        "POST",
+        "pki/config/urls",
+        {
+            "issuing_certificates": [f"{vault.addr}/v1/pki/ca"],
+            "crl_distribution_points": [f"{vault.addr}/v1/pki/crl"],
+        },
+    )
+    put(
+        "POST",
+        "pki/roles/web",
+        {
+            "allowed_domains": ["billing.svc.cluster.local"],
+            "allow_subdomains": True,
+            "allow_ip_sans": False,
+            "allow_localhost": False,
+            "ttl": "72h",
+            "max_ttl": "720h",
+            "key_type": "rsa",
+            "key_bits": 2048,
+        },
+    )
 
     put("POST", "sys/mounts/aws", {"type": "aws"})
-    put("POST", "aws/config/root", {"access_key": "AKIAHANDMADE0000", "secret_key": "hand-made-secret-key",
-                                    "region": "eu-west-1"})
-    put("POST", "aws/roles/billing-s3", {"credential_type": "iam_user",
-                                         "policy_document": json.dumps(IAM_POLICY)})
+    put(
+        "POST",
+        "aws/config/root",
+        {"access_key": "AKIAHANDMADE0000", "secret_key": "hand-made-secret-key", "region": "eu-west-1"},
+    )
+    put(
+        "POST",
+        "aws/roles/billing-s3",
+        {"credential_type": "iam_user", "policy_document": json.dumps(IAM_POLICY)},
+    )
 
     put("POST", "sys/auth/kubernetes", {"type": "kubernetes"})
-    put("POST", "auth/kubernetes/config", {"kubernetes_host": kube_url, "kubernetes_ca_cert": kube_ca_pem,
-                                           "disable_local_ca_jwt": True})
-    put("POST", "auth/kubernetes/role/billing", {
-        "bound_service_account_names": ["billing"], "bound_service_account_namespaces": ["billing"],
-        "token_policies": ["billing-app"], "token_ttl": 1200, "audience": "vault"})
+    put(
+        "POST",
+        "auth/kubernetes/config",
+        {"kubernetes_host": kube_url, "kubernetes_ca_cert": kube_ca_pem, "disable_local_ca_jwt": True},
+    )
+    put(
+        "POST",
+        "auth/kubernetes/role/billing",
+        {
+            "bound_service_account_names": ["billing"],
+            "bound_service_account_namespaces": ["billing"],
+            "token_policies": ["billing-app"],
+            "token_ttl": 1200,
+            "audience": "vault",
+        },
+    )
 
     put("POST", "sys/auth/approle", {"type": "approle"})
-    put("POST", "auth/approle/role/batch", {"token_policies": ["ops-lister"], "token_ttl": 600,
-                                            "secret_id_ttl": 0})
+    put(
+        "POST",
+        "auth/approle/role/batch",
+        {"token_policies": ["ops-lister"], "token_ttl": 600, "secret_id_ttl": 0},
+    )
     return made
 
 
 # Every object the hand configuration made, by the path it is read at (secrets excluded: KV data is
 # compared through `kv_data`, passwords through a login).
 SNAPSHOT_PATHS = (
-    "sys/policies/acl/billing-app", "sys/policies/acl/ops-lister",
-    "sys/auth/userpass", "auth/userpass/users/billing-api", "auth/userpass/users/ops",
-    "sys/mounts/kv", "kv/config",
-    "sys/mounts/pki", "pki/cert/ca", "pki/config/urls", "pki/roles/web",
-    "sys/mounts/aws", "aws/config/root", "aws/roles/billing-s3",
-    "sys/auth/kubernetes", "auth/kubernetes/config", "auth/kubernetes/role/billing",
-    "sys/auth/approle", "auth/approle/role/batch", "auth/approle/role/batch/role-id",
+    "sys/policies/acl/billing-app",
+    "sys/policies/acl/ops-lister",
+    "sys/auth/userpass",
+    "auth/userpass/users/billing-api",
+    "auth/userpass/users/ops",
+    "sys/mounts/kv",
+    "kv/config",
+    "sys/mounts/pki",
+    "pki/cert/ca",
+    "pki/config/urls",
+    "pki/roles/web",
+    "sys/mounts/aws",
+    "aws/config/root",
+    "aws/roles/billing-s3",
+    "sys/auth/kubernetes",
+    "auth/kubernetes/config",
+    "auth/kubernetes/role/billing",
+    "sys/auth/approle",
+    "auth/approle/role/batch",
+    "auth/approle/role/batch/role-id",
 )
 
 
@@ -116,6 +181,7 @@ def snapshot(vault: Api) -> dict[str, Any]:
 
 def login(addr: str, vault: Api, user: str, password: str) -> bool:
     """Whether `user` can log in with `password` (userpass)."""
-    data = vault.request("POST", f"auth/userpass/login/{user}", {"password": password}, token="",
-                         ok=(200, 400, 403))
+    data = vault.request(
+        "POST", f"auth/userpass/login/{user}", {"password": password}, token="", ok=(200, 400, 403)
+    )
     return bool(isinstance(data, dict) and (data.get("auth") or {}).get("client_token"))

@@ -36,6 +36,7 @@ NOTES = {
     "pki-urls": "pki {path}: no URLs configured; the first up sets them from the Vault address",
     "pki-ca": "pki {path}: the CA's private key cannot be read or adopted; `adopted: true` keeps the live CA "
     "and the stack never generates one (remove it to let Pulumi issue a new CA)",
+    "pki-no-ca": "pki {path}: holds no CA yet; the first up generates one (review common_name, key_type)",
     "aws-groups": "aws role {role}: iam_groups cannot be expressed; the first up clears them",
     "aws": "aws: the root secret key cannot be read; set the CURRENT keys (`pulumi config set --secret "
     "vaultconf:awsAccessKey`, `... vaultconf:awsSecretKey`): the first up writes them again (an update of "

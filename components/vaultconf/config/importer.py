@@ -47,7 +47,7 @@ from .adoption import (
 )
 from .model import adopted_password_key
 from .policytext import PolicySyntaxError, parse_policy
-from .vault_http import VaultClient
+from .vault_http import VaultClient, VaultError
 
 
 @dataclasses.dataclass
@@ -148,7 +148,10 @@ class _Importer:
         self.note("kv", path=path)
 
     def _pki(self, path: str, info: dict[str, Any]) -> None:
-        cn, key_type, key_bits = _ca_subject(str(self.read(f"{path}/cert/ca").get("certificate") or ""))
+        pem = ""
+        with contextlib.suppress(VaultError):  # 400 "no default issuer": a mount that holds no CA yet
+            pem = str(self.read(f"{path}/cert/ca").get("certificate") or "")
+        cn, key_type, key_bits = _ca_subject(pem)
         urls = self.read(f"{path}/config/urls")
         max_lease = _ttl((info.get("config") or {}).get("max_lease_ttl"))
         self.doc.setdefault("pki", {"cas": [], "roles": []})["cas"].append(
@@ -157,7 +160,7 @@ class _Importer:
                     "name": path,
                     "mount": path,
                     "type": "root",
-                    "adopted": True,
+                    "adopted": True if pem else None,
                     "common_name": cn or f"{path} CA",
                     "key_type": key_type,
                     "key_bits": key_bits if key_type == "rsa" else None,
@@ -174,7 +177,7 @@ class _Importer:
             self.adopt(parent, names.URLS_CHILD, T_PKI_URLS, f"{path}/config/urls")
         else:
             self.note("pki-urls", path=path)
-        self.note("pki-ca", path=path)
+        self.note("pki-ca" if pem else "pki-no-ca", path=path)
         for role in self.client.list(f"{path}/roles"):
             r = self.read(f"{path}/roles/{role}")
             if r.get("key_type") == "any":
@@ -199,7 +202,7 @@ class _Importer:
                 )
             )
             if not r.get("allowed_domains"):
-                self.notes.append(f"pki role {role}: no allowed_domains; replace REVIEW (the first up writes it)")
+                self.notes.append(f"pki role {role}: no allowed_domains; replace REVIEW (the first up sets it)")
             parent = self.component("PkiRole", names.pki_role(role))
             self.adopt(parent, names.ROLE_CHILD, T_PKI_ROLE, f"{path}/roles/{role}")
 
