@@ -8,7 +8,6 @@ from typing import Any
 
 from vaultconf.errors import ConfigError
 
-from .vault_http import VaultClient
 
 BUILTIN_MOUNTS = frozenset({"sys", "cubbyhole", "identity"})
 BUILTIN_AUTH = frozenset({"token"})
@@ -76,7 +75,7 @@ def _clean(mapping: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mapping.items() if v is not None and v != [] and v != {}}
 
 
-def _mounts(client: VaultClient, path: str) -> dict[str, dict[str, Any]]:
+def _mounts(client: Any, path: str) -> dict[str, dict[str, Any]]:
     data = client.read(path) or {}
     return {k.rstrip("/"): v for k, v in data.items() if isinstance(v, dict) and "type" in v}
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from typing import Any
+from typing import Any, Protocol
 
 import yaml as pyyaml
 
@@ -47,7 +47,15 @@ from .adoption import (
 )
 from .model import adopted_password_key
 from .policytext import PolicySyntaxError, parse_policy
-from .vault_http import VaultClient, VaultError
+from .vault_http import VaultError
+
+
+class VaultReader(Protocol):
+    """What the importer needs of a Vault client: reads and lists (never a write)."""
+
+    def read(self, path: str) -> dict[str, Any] | None: ...
+
+    def list(self, path: str) -> list[str]: ...
 
 
 @dataclasses.dataclass
@@ -57,7 +65,7 @@ class ImportResult:
 
 
 class _Importer:
-    def __init__(self, client: VaultClient, project: str, stack: str) -> None:
+    def __init__(self, client: VaultReader, project: str, stack: str) -> None:
         self.client = client
         self.doc: dict[str, Any] = {}
         self.notes: list[str] = []
@@ -202,7 +210,7 @@ class _Importer:
                 )
             )
             if not r.get("allowed_domains"):
-                self.notes.append(f"pki role {role}: no allowed_domains; replace REVIEW (the first up sets it)")
+                self.notes.append(f"pki role {role}: no allowed_domains; replace REVIEW (up would set it)")
             parent = self.component("PkiRole", names.pki_role(role))
             self.adopt(parent, names.ROLE_CHILD, T_PKI_ROLE, f"{path}/roles/{role}")
 
@@ -342,7 +350,7 @@ def _rule(rule: dict[str, Any]) -> Any:
     return rule["capabilities"] if set(rule) == {"capabilities"} else rule
 
 
-def import_vault(client: VaultClient, project: str = "vaultconf", stack: str = "dev") -> ImportResult:
+def import_vault(client: VaultReader, project: str = "vaultconf", stack: str = "dev") -> ImportResult:
     imp = _Importer(client, project, stack)
     imp.policies()
     imp.engines()
