@@ -8,7 +8,6 @@ from typing import Any
 
 from vaultconf.errors import ConfigError
 
-
 BUILTIN_MOUNTS = frozenset({"sys", "cubbyhole", "identity"})
 BUILTIN_AUTH = frozenset({"token"})
 BUILTIN_POLICIES = frozenset({"root", "default"})
