@@ -355,7 +355,8 @@ class Sidekick(TokenKeeper, Lifecycle):
             next_due = self.step()
             if cfg.one_shot:
                 if self.fatal:
-                    log.error(f"one-shot: giving up: {self.fatal}")
+                    log.error("one-shot: giving up, cannot log in to Vault (a permanent error, not retried)",
+                              error=self.fatal)
                     return 1
                 if self.token is not None and all(t.done or t.failed for t in self.tasks):
                     return 0  # a login that never succeeded is never success, even with no resources

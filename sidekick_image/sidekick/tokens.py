@@ -78,7 +78,7 @@ class TokenKeeper:
             self.metrics.login_failures += 1
             if self.cfg.one_shot and not exc.retryable:
                 # bad credentials (400), a refused role (403), no such mount (404): retrying changes nothing
-                self.fatal = f"Vault login failed: {exc}"
+                self.fatal = str(exc)
             remaining = self.token.expires - now if self.token else float("inf")
             serving = self.token is not None and remaining > 0
             self.token_due = now + self._backoff(self.token_attempts, remaining, serving)

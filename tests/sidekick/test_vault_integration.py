@@ -118,7 +118,7 @@ def test_one_shot_exit_codes(vault_dev: VaultDevServer, vault_path: Callable[[st
     assert missing.returncode == 1
     last = json.loads(missing.stderr.strip().splitlines()[-1])
     assert last["msg"] == "one-shot: giving up on a resource" and "404" in last["error"]
-    assert last["attempts"] == 2
+    assert last["attempts"] == 1  # a 404 is permanent: not retried (retries=1 is for transient errors)
     login.write_text(json.dumps({"method": "userpass", "username": "app", "password": "wrong-password",
                                  "login_path": f"auth/{up}/login"}))
     denied = vk.run_once([*base, f"-cn=secret:{kv}/x"])
@@ -325,9 +325,13 @@ def test_readiness_metrics_and_dry_run(vault_dev: VaultDevServer, vault_path: Ca
     try:
         side.wait_for("health", lambda: fetch("/healthz")[0] == 200, timeout=30)
         side.wait_for("a written", lambda: (tmp_path / "o" / "a.kv").exists(), timeout=30)
-        status, why = fetch("/readyz")
-        assert status == 503 and "missing.kv: not written yet" in why and "404" in why
-        status, metrics = fetch("/metrics")
+        assert fetch("/readyz") == (503, "not ready\n")  # the why never goes to the port ...
+        logged = [json.loads(line) for line in side.log_path.read_text().splitlines()]
+        why = next(line["details"] for line in logged if line["msg"] == "not ready")  # ... but to the log
+        assert "missing.kv: not written yet" in why and "404" in why
+        _, metrics = fetch("/metrics")
+        assert 'sidekick_resource_ready{resource="missing.kv"} 0.0' in metrics
+        assert 'sidekick_resource_ready{resource="a.kv"} 1.0' in metrics
         assert 'sidekick_resource_fetches_total{resource="a.kv"} 1' in metrics
         assert 'sidekick_resource_failures_total{resource="missing.kv"}' in metrics
         assert 'sidekick_vault_requests_total{outcome="client_error"}' in metrics
@@ -364,3 +368,55 @@ def test_kubernetes_login_with_projected_token(vault_dev: VaultDevServer, vault_
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "out" / "k").read_text()) == {"from": "kubernetes"}
     assert token_file.read_text() not in result.stderr
+
+
+def _live_logins(vault: VaultDevServer, mount: str) -> list[str]:
+    """Accessors of the tokens still alive that were issued by a login on `mount`."""
+    accessors = vault.request("GET", "auth/token/accessors?list=true")["data"]["keys"]
+    alive = []
+    for accessor in accessors:
+        data = vault.request("POST", "auth/token/lookup-accessor", {"accessor": accessor},
+                             ok=(200, 400, 403))
+        if (data.get("data") or {}).get("path", "").startswith(f"auth/{mount}/login"):
+            alive.append(accessor)
+    return alive
+
+
+def test_one_shot_revokes_its_token_unless_kept(vault_dev: VaultDevServer, vault_path: Callable[[str], str],
+                                                tmp_path: pathlib.Path) -> None:
+    up, kv = vault_path("up"), vault_path("kv")
+    pol = vk.policy(vault_dev, vault_path("pol"))
+    vk.userpass(vault_dev, up, pol, PASSWORD)
+    vk.mount_kv(vault_dev, kv, 1)
+    vk.kv_put(vault_dev, kv, "app", {"k": "revoke-test-value"}, 1)
+    login = tmp_path / "login"
+    login.write_text(json.dumps({"method": "userpass", "username": "app", "password": PASSWORD,
+                                 "login_path": f"auth/{up}/login"}))
+    base = [f"-vault={vault_dev.addr}", f"-auth={login}", f"-output={tmp_path / 'o'}", "-one-shot",
+            f"-cn=secret:{kv}/app:fmt=json,file=app.json"]
+    result = vk.run_once(base)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "o" / "app.json").read_text()) == {"k": "revoke-test-value"}
+    assert "token revoked" in result.stderr
+    assert _live_logins(vault_dev, up) == []  # Vault no longer knows the token it logged in with
+    kept = vk.run_once([*base, "-keep-token"])
+    assert kept.returncode == 0, kept.stderr
+    assert len(_live_logins(vault_dev, up)) == 1  # handed on: still valid
+
+
+def test_one_shot_wrong_password_fails_at_once(vault_dev: VaultDevServer, vault_path: Callable[[str], str],
+                                               tmp_path: pathlib.Path) -> None:
+    up = vault_path("up")
+    vk.userpass(vault_dev, up, vk.policy(vault_dev, vault_path("pol")), PASSWORD)
+    login = tmp_path / "login"
+    login.write_text(json.dumps({"method": "userpass", "username": "app", "password": "Not-the-Pa55word",
+                                 "login_path": f"auth/{up}/login"}))
+    start = time.monotonic()
+    result = vk.run_once([f"-vault={vault_dev.addr}", f"-auth={login}", f"-output={tmp_path / 'o'}",
+                          "-one-shot"])  # no resources: a failed login still fails
+    took = time.monotonic() - start
+    assert result.returncode == 1, result.stderr
+    assert took < 5.0, took
+    failures = [line for line in result.stderr.splitlines() if '"Vault login failed"' in line]
+    assert len(failures) == 1, result.stderr  # Vault's 400 is permanent: not retried
+    assert "Not-the-Pa55word" not in result.stderr
