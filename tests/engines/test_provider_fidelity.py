@@ -29,4 +29,4 @@ def test_provider_fidelity_go_tests() -> None:
         env={**os.environ, "GOFLAGS": "-mod=readonly"},
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "ok" in result.stdout  # the package's tests ran (a package with no test files prints "no test files")
+    assert "ok" in result.stdout  # tests ran (a package without test files prints "no test files")
