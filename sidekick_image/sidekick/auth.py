@@ -64,7 +64,6 @@ class Authenticator:
         self.cfg = cfg
         self.client = client
         self.clock = clock
-        self.logins = 0
         self._seen: tuple[int, int, int, int] | None = None  # the credentials file as last read or noticed
 
     def credentials_changed(self) -> bool:
@@ -116,7 +115,6 @@ class Authenticator:
             self.client.token = token
             info = self.client.read("auth/token/lookup-self")
             data = info.data if info else {}
-            self.logins += 1
             return Token(float(data.get("ttl") or 0), bool(data.get("renewable")), now)
         if method == "userpass":
             username = _ci(creds, "username") or os.environ.get("VAULT_SIDEKICK_USERNAME", "")
@@ -158,7 +156,6 @@ class Authenticator:
             raise VaultError(f"POST {path}: Vault returned no client token", 0, path)
         log.redact("token", token)
         self.client.token = token
-        self.logins += 1
         return Token(float(auth.get("lease_duration") or 0), bool(auth.get("renewable")), now)
 
     def renew(self) -> Token:
@@ -169,4 +166,6 @@ class Authenticator:
         return Token(float(auth.get("lease_duration") or 0), bool(auth.get("renewable")), now)
 
     def revoke_self(self) -> None:
+        """Revoke our own token (and, by Vault's rules, every lease and child token created with it)."""
         self.client.call("POST", "auth/token/revoke-self", {})
+        self.client.token = ""

@@ -23,7 +23,3 @@ class VaultError(Exception):
     def retryable(self) -> bool:
         # Transport errors, 5xx, 429 (rate limit) and 412 (eventual consistency) are worth retrying.
         return self.status == 0 or self.status >= 500 or self.status in (412, 429)
-
-
-class RetriesExhausted(Exception):
-    """One-shot mode gave up on a resource."""

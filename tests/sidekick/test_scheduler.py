@@ -327,16 +327,19 @@ def test_rotated_credentials_file_logs_in_again_at_once(tmp_path: pathlib.Path, 
             assert app.metrics.logins == 2, "the rotated password was not used within 10 s"
         if t >= 610:  # the second-pass token still serves
             assert vault.valid_tokens.get(vault.token, 0) > clock.now
+            serving.add(vault.token)
         assert app.token is not None
 
     start = clock.now
+    serving: set[str] = set()
     app, run = runner(cfg, vault, clock, start + 1200, check)
     assert run() == 0
     attempts = [c for c in vault.calls if c[1].startswith("auth/userpass/login/")]
     # the first login, one at most 10 s after the rotation, then failed retries of the bad password only
     assert app.metrics.logins == 2, app.metrics.logins
     assert app.metrics.login_failures >= 2 and len(attempts) == 2 + app.metrics.login_failures
-    assert vault.revoked_tokens == [vault.token]  # handed back at exit (no lease depends on it)
+    assert len(serving) == 1 and vault.revoked_tokens == list(serving)  # handed back at exit
+    assert vault.token == ""  # and forgotten
     assert app.metrics.fetches["cfg"] >= 1 and not app.tasks[0].last_error  # KV kept being read throughout
     assert len([c for c in vault.calls if c[1] == "kv/data/app"]) >= 18
 
