@@ -71,6 +71,7 @@ settings = StackSettings(
     vault_ca_secret=config.get("vaultCaSecret"),
     create_namespaces=config.get_bool("createNamespaces") is not False,
     kubernetes_ca_cert=config.get("kubernetesCaCert"),
+    enforce_policy_analysis=enforce,
 )
 try:
     built = build(result.config, settings, [vault_provider, k8s_provider])

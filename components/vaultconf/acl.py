@@ -268,6 +268,7 @@ class _Candidate:
     length: int
     pattern: str
     caps: frozenset[str] = field(compare=False)
+    source: str = field(compare=False, default="")  # the rule's pattern as written (normalized)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -291,38 +292,60 @@ def _wildcard_candidate(pattern: str, caps: frozenset[str], parts: list[str]) ->
             continue
         else:
             return None
-    return _Candidate(pattern.index("+"), not is_prefix, -wildcards, len(body), body, caps)
+    return _Candidate(pattern.index("+"), not is_prefix, -wildcards, len(body), body, caps, pattern)
 
 
-def _non_exact(acl: _Acl, path: str) -> frozenset[str] | None:
+def _non_exact(acl: _Acl, path: str) -> _Candidate | None:
     """The most specific prefix-glob or segment-wildcard rule matching `path`, if any."""
     candidates: list[_Candidate] = []
     best_prefix = max((p for p in acl.prefix if path.startswith(p)), key=len, default=None)
     if best_prefix is not None:
         candidates.append(
-            _Candidate(len(best_prefix), False, 0, len(best_prefix), best_prefix, acl.prefix[best_prefix])
+            _Candidate(
+                len(best_prefix),
+                False,
+                0,
+                len(best_prefix),
+                best_prefix,
+                acl.prefix[best_prefix],
+                best_prefix + "*",
+            )
         )
     parts = path.split("/")
     for pattern, caps in acl.wildcard.items():
         cand = _wildcard_candidate(pattern, caps, parts)
         if cand is not None:
             candidates.append(cand)
-    return max(candidates).caps if candidates else None
+    return max(candidates) if candidates else None
 
 
-def _match(acl: _Acl, path: str) -> frozenset[str] | None:
+def _winner(acl: _Acl, path: str) -> tuple[str, frozenset[str]] | None:
+    """(the winning rule's pattern, its merged capabilities) for `path`, or None."""
     if path in acl.exact:
-        return acl.exact[path]
+        return path, acl.exact[path]
     if path.endswith("/"):
         # sys/capabilities evaluates as a list request: Vault tries the path without its trailing '/'
         # first (exact, then globs and wildcards), and only then the full path.
         trimmed = path[:-1]
         if trimmed in acl.exact:
-            return acl.exact[trimmed]
+            return trimmed, acl.exact[trimmed]
         found = _non_exact(acl, trimmed)
         if found is not None:
-            return found
-    return _non_exact(acl, path)
+            return found.source, found.caps
+    best = _non_exact(acl, path)
+    return None if best is None else (best.source, best.caps)
+
+
+def _match(acl: _Acl, path: str) -> frozenset[str] | None:
+    won = _winner(acl, path)
+    return None if won is None else won[1]
+
+
+def winning_pattern(policies: Sequence[PolicyRules], path: str) -> str | None:
+    """The (normalized) rule pattern Vault applies to `path`: its parameter constraints are the ones that
+    count, merged across the policies holding that same pattern."""
+    won = _winner(_compile(policies), path.lstrip("/"))
+    return None if won is None else won[0]
 
 
 def evaluator(policies: Sequence[PolicyRules]) -> Callable[[str], frozenset[str]]:

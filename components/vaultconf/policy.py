@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 import pulumi
 import pulumi_vault as vault
@@ -28,6 +28,9 @@ class PolicyArgs(TypedDict, total=False):
     hcl: Input[str]
     """Raw policy HCL. Plain text is analysed like rules; an Output cannot be (workloads cannot be verified
     against raw HCL either)."""
+    analysis: Literal["enforce", "warn"]
+    """"enforce" (default): an escalation or another policy-lint error fails construction. "warn" logs it
+    instead; only for demonstrating that the CrossGuard pack blocks what got this far."""
     lint_ignore: Sequence[str]
     """Lint rules acknowledged for this policy: "sudo", "root-wildcard", "wide-read" (never an escalation)."""
     admin: Mapping[str, str]
@@ -59,18 +62,19 @@ class Policy(Component):
             )
         admin = _admin_reason(args.get("admin"), who)
         ignore = list(args.get("lint_ignore", []))
+        enforce = args.get("analysis", "enforce") != "warn"
         document: Input[str]
         if "rules" in args:
             self.rules = args["rules"]
             document = render_policy(self.rules, component=who)
-            judge(self.rules, admin, who, "rules", ignore)
+            judge(self.rules, admin, who, "rules", ignore, enforce)
         else:
             self.rules = None
             document = args["hcl"]
             if isinstance(document, str) and not document.strip():
                 raise ConfigError(who, "hcl", "the policy is empty", "add at least one path block")
             if isinstance(document, str):
-                judge(_parse_hcl(document, who), admin, who, "hcl", ignore)
+                judge(_parse_hcl(document, who), admin, who, "hcl", ignore, enforce)
         if admin is not None:
             marker = policy_analysis.admin_marker(admin)
             if isinstance(document, str):
@@ -106,7 +110,12 @@ def _parse_hcl(text: str, who: str) -> dict[str, Any]:
 
 
 def judge(
-    rules: Mapping[str, Any], admin: str | None, who: str, field: str, ignore: Sequence[str] = ()
+    rules: Mapping[str, Any],
+    admin: str | None,
+    who: str,
+    field: str,
+    ignore: Sequence[str] = (),
+    enforce: bool = True,
 ) -> None:
     """The policy analysis at construction: the first error raises (the message `vaultconf validate` and the
     CrossGuard pack print), warnings and an admin allowance are logged."""
@@ -114,12 +123,12 @@ def judge(
     errors = sorted(
         (i for i in issues if i.severity == "error"), key=lambda i: i.rule != "escalation"
     )  # the escalation first: it is what the holder could do
-    for issue in errors[:1]:
+    for issue in errors[:1] if enforce else ():
         where = f"{field}[{issue.path!r}]" if issue.path and field == "rules" else field
         raise ConfigError(who, where, issue.message, issue.fix)
     for issue in issues:
         text = f"{who}: {issue.message} (fix: {issue.fix})"
-        if issue.severity == "warning":
+        if issue.severity in ("error", "warning"):  # an error here: analysis "warn", left to the pack
             pulumi.log.warn(text)
         else:
             pulumi.log.info(text)

@@ -229,3 +229,40 @@ def test_malformed_and_bounded() -> None:
     start = time.monotonic()
     assert analyze(hostile)
     assert time.monotonic() - start < 10
+
+
+# --- certificates: a workload's grant binds its own names --------------------------------------------------
+
+ISSUE = "pki-int/issue/internal"
+
+
+def test_certificate_bindings() -> None:
+    from vaultconf.policy_analysis.certificates import certificate_problems
+
+    mine = {"common_name": "a.internal.example"}
+
+    def grant(**allowed: list[str]) -> list[dict[str, object]]:
+        rule: dict[str, object] = {"capabilities": ["update"]}
+        if allowed:
+            rule["allowed_parameters"] = allowed
+        return [{ISSUE: rule}]
+
+    assert certificate_problems(grant(common_name=["a.internal.example"]), ISSUE, mine) == []
+    open_names = certificate_problems(grant(), ISSUE, mine)
+    assert len(open_names) == 1 and "common_name, alt_names open" in open_names[0][0]
+    assert "allowed_parameters: {common_name: [a.internal.example]}" in open_names[0][1]
+    # a glob value, or "*": [] next to a bound common_name, leaves names open
+    assert "common_name open" in certificate_problems(grant(common_name=["*.example"]), ISSUE, mine)[0][0]
+    star = certificate_problems(grant(common_name=["a.internal.example"], **{"*": []}), ISSUE, mine)
+    assert "alt_names open" in star[0][0]
+    bound_alt = grant(common_name=["a.internal.example"], alt_names=["a2.internal.example"])
+    assert certificate_problems(bound_alt, ISSUE, {**mine, "alt_names": "a2.internal.example"}) == []
+    # bound to someone else's name: Vault would refuse this workload's own request
+    wrong = certificate_problems(grant(common_name=["b.internal.example"]), ISSUE, mine)
+    assert len(wrong) == 1 and "Vault will refuse" in wrong[0][0]
+    # a parameter the binding does not list is refused too
+    ttl = certificate_problems(grant(common_name=["a.internal.example"]), ISSUE, {**mine, "ttl": "1h"})
+    assert "ttl" in ttl[0][0]
+    # the rule Vault applies is the most specific one: a bound exact path beats an open glob
+    both = [{"pki-int/issue/*": ["update"]}, {ISSUE: grant(common_name=["a.internal.example"])[0][ISSUE]}]
+    assert certificate_problems(both, ISSUE, mine) == []

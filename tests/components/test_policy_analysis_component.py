@@ -62,3 +62,24 @@ def test_safe_policies_register() -> None:
     rules = {"apps/data/billing/*": ["read"], "pki-int/issue/internal": ["update"], "aws/creds/a": ["read"]}
     run = run_under_mocks(lambda: vc.Policy("reader", {"rules": rules}))
     assert "vaultconf-admin" not in run.one("vault:index/policy:Policy").inputs["policy"]
+
+
+def test_pki_roles_refuse_wildcard_certificates_by_default() -> None:
+    def program() -> None:
+        ca = vc.CertificateAuthority("ca", {"common_name": "CA"})
+        vc.PkiRole("web", {"ca": ca, "allowed_domains": ["internal.example"]})
+        vc.PkiRole(
+            "wild", {"ca": ca, "allowed_domains": ["internal.example"], "allow_wildcard_certificates": True}
+        )
+
+    run = run_under_mocks(program)
+    roles = {r.inputs["name"]: r.inputs for r in run.resources if r.type.endswith("SecretBackendRole")}
+    assert roles["web"]["allowWildcardCertificates"] is False
+    assert roles["wild"]["allowWildcardCertificates"] is True
+
+
+def test_analysis_warn_registers_for_the_pack_to_block() -> None:
+    rules = {"sys/*": ["sudo", "update"]}
+    run = run_under_mocks(lambda: vc.Policy("ops", {"rules": rules, "analysis": "warn"}))
+    text = run.one("vault:index/policy:Policy").inputs["policy"]
+    assert {i.rule for i in lint.policy_resource_issues({"policy": text})} == {"sudo", "escalation"}

@@ -162,4 +162,4 @@ def test_warn_mode_builds_a_bad_config_for_the_policy_pack_to_block(tmp_path: pa
         run_stack("dev", stack_config("dev", configDir=str(root)))
     run = run_stack("dev", stack_config("dev", configDir=str(root), validation="warn"))
     ops = next(r for r in run.of_type("vault:index/policy:Policy") if r.inputs["name"] == "ops")
-    assert {i.rule for i in lint.policy_resource_issues(ops.inputs)} == {"sudo", "privileged-wildcard"}
+    assert {i.rule for i in lint.policy_resource_issues(ops.inputs)} == {"sudo", "escalation"}

@@ -96,7 +96,13 @@ CASES = [
         "no credentials Secret in namespace 'billing'",
         "users:\n  - name: reports-export\n    namespaces: [reports, billing]\n"
         "policies:\n  - name: reports-reader\n    rules:\n      apps/data/billing/*: [read]\n"
-        "      apps/data/reports/*: [read]\n      pki-int/issue/internal: [update]\n"
+        "      apps/data/reports/*: [read]\n"
+        # one identity for both workloads: its certificate binding lists both names
+        "      pki-int/issue/internal:\n        capabilities: [update]\n"
+        "        allowed_parameters:\n"
+        "          common_name:\n"
+        "            - billing-api.billing.internal.example\n"
+        "            - reports-export.reports.internal.example\n"
         "      aws/creds/app-s3: [read]\n"
         "workloads:\n  - name: billing-api\n    identity: {user: reports-export}\n",
     ),
@@ -219,7 +225,28 @@ CASES = [
         "policies:\n  - name: billing-reader\n    rules:\n      pki-int/issue/internal: [read]\n",
         0,
         "lacks 'update' on pki-int/issue/internal",
+        "policies:\n  - name: billing-reader\n    rules:\n      pki-int/issue/internal:\n"
+        "        capabilities: [update]\n"
+        "        allowed_parameters: {common_name: [billing-api.billing.internal.example]}\n",
+    ),
+    (
+        "least-privilege-certificate-names-open",
         "policies:\n  - name: billing-reader\n    rules:\n      pki-int/issue/internal: [update]\n",
+        0,
+        "leaves common_name, alt_names open: the identity can obtain certificates for any name",
+        "policies:\n  - name: billing-reader\n    rules:\n      pki-int/issue/internal:\n"
+        "        capabilities: [update]\n"
+        "        allowed_parameters: {common_name: [billing-api.billing.internal.example]}\n",
+    ),
+    (
+        "least-privilege-certificate-glob",
+        "policies:\n  - name: billing-reader\n    rules:\n      pki-int/issue/internal:\n"
+        "        capabilities: [update]\n        allowed_parameters: {common_name: ['*.internal.example']}\n",
+        0,
+        "leaves common_name open",
+        "policies:\n  - name: billing-reader\n    rules:\n      pki-int/issue/internal:\n"
+        "        capabilities: [update]\n"
+        "        allowed_parameters: {common_name: [billing-api.billing.internal.example]}\n",
     ),
     (
         "least-privilege-deny-wins",
@@ -238,7 +265,10 @@ CASES = [
         "lacks 'update' on pki-int/issue/internal",
         "policies:\n  - name: billing-reader\n    rules: null\n    hcl: |\n"
         '      path "apps/data/billing/*" { capabilities = ["read"] }\n'
-        '      path "pki-int/issue/internal" { capabilities = ["update"] }\n'
+        '      path "pki-int/issue/internal" {\n'
+        '        capabilities = ["update"]\n'
+        '        allowed_parameters = { common_name = ["billing-api.billing.internal.example"] }\n'
+        "      }\n"
         '      path "aws/creds/app-s3" { capabilities = ["read"] }\n',
     ),
     (

@@ -8,6 +8,7 @@ from typing import Any
 
 from vaultconf import acl
 from vaultconf.errors import ConfigError
+from vaultconf.policy_analysis.certificates import certificate_problems
 from vaultconf.ttl import check_max, optional_ttl
 
 from . import lint
@@ -463,6 +464,9 @@ def least_privilege(cfg: Config) -> list[Finding]:
                         f"grant {sec.path}: [{cap}] in one of its policies, or use an identity that has it",
                     )
                 )
+            if sec.type == "pki":
+                for trouble, fix in certificate_problems(attached, sec.path, sec.params):
+                    out.append(_err("least-privilege-certificate", sec, "path", trouble, fix))
             if sec.revoke:
                 # the sidekick revokes replaced leases through sys/leases/revoke/<lease id>, which Vault's
                 # default policy does not grant; the unscoped sys/leases/revoke (any lease by id in the body)

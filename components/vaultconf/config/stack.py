@@ -33,6 +33,9 @@ class StackSettings:
     """Reads a required Pulumi secret by key (config.require_secret); only called for what the YAML uses."""
     vault_ca_secret: str | None = None
     create_namespaces: bool = True
+    enforce_policy_analysis: bool = True
+    """False only with `validation: warn` (a policy-pack demo): Policy components log their escalations
+    instead of refusing them, so `pulumi preview --policy-pack policy` is what blocks."""
     optional_secret: Callable[[str], pulumi.Output[str] | None] = lambda key: pulumi.Config().get_secret(key)
     """Reads an optional Pulumi secret (an adopted user's current password)."""
     kubernetes_ca_cert: str | None = None
@@ -107,6 +110,8 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
             args["lint_ignore"] = list(policy.lint_ignore)
         if policy.admin:
             args["admin"] = {"reason": policy.admin["reason"]}  # judged again by the component
+        if not settings.enforce_policy_analysis:
+            args["analysis"] = "warn"
         if policy.hcl is not None:
             args["hcl"] = policy.hcl
         else:

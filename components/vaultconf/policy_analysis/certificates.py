@@ -1,0 +1,107 @@
+"""Least privilege for certificates: a workload may obtain certificates for its own names only.
+
+A PKI role decides which names a certificate may carry (`allowed_domains`, subdomains); every identity that
+may write `<pki>/issue/<role>` can ask for any of them, another workload's included. vaultconf's choice
+(docs/policy-analysis.md): the policy binds the names with Vault's `allowed_parameters` on the issue path:
+
+    pki-int/issue/internal:
+      capabilities: [update]
+      allowed_parameters:
+        common_name: [billing-api.billing.internal.example]
+        alt_names: [...]            # only if the workload asks for alt names
+
+With `allowed_parameters` set, Vault refuses any parameter not listed (unless `"*"` is listed), and a listed
+one must carry a listed value (vault/acl.go, `allowed_parameters`; values may end or start with a `*` glob,
+which is why such values do not count as bound here). One role per workload would also work, but multiplies
+roles and CA configuration; a binding keeps one role and puts the names beside the grant they limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from vaultconf import acl
+
+# ip_sans, uri_sans and other_sans also name a certificate's holder, but vaultconf's roles refuse them
+# (allow_ip_sans false, no allowed_uri_sans / allowed_other_sans), so the names that matter are these two
+NAME_PARAMETERS = ("common_name", "alt_names")
+
+
+def _allowed(rule: Any) -> Mapping[str, Any] | None:
+    if isinstance(rule, Mapping):
+        allowed = rule.get("allowed_parameters")
+        return allowed if isinstance(allowed, Mapping) and allowed else None
+    return None
+
+
+def _values(allowed: Mapping[str, Any], name: str) -> list[Any] | None:
+    """The values Vault lets `name` carry under `allowed` ([] any value), None when it refuses the name."""
+    if name in allowed:
+        return list(allowed[name] or [])
+    if "*" in allowed:
+        return list(allowed["*"] or [])
+    return None
+
+
+def _bound(allowed: Mapping[str, Any] | None, name: str) -> bool:
+    """Whether the parameter `name` can carry only listed, glob-free values (or cannot be sent at all)."""
+    if allowed is None:
+        return False
+    values = _values(allowed, name)
+    return values is None or (bool(values) and all(isinstance(v, str) and "*" not in v for v in values))
+
+
+def _refused(allowed: Mapping[str, Any] | None, params: Mapping[str, Any]) -> list[str]:
+    """The request parameters Vault would refuse under `allowed` (None: no constraint)."""
+    if allowed is None:
+        return []
+    out = []
+    for key, value in params.items():
+        values = _values(allowed, key)
+        if values is None or (values and not any(_value_matches(str(v), str(value)) for v in values)):
+            out.append(key)
+    return out
+
+
+def _value_matches(allowed: str, value: str) -> bool:
+    if allowed.endswith("*"):
+        return value.startswith(allowed[:-1])
+    if allowed.startswith("*"):
+        return value.endswith(allowed[1:])
+    return allowed == value
+
+
+def certificate_problems(
+    policies: Sequence[Mapping[str, Any]], path: str, params: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """(problem, fix) for one workload's certificate request `params` on `path` (`<pki>/issue/<role>`)
+    through an identity holding `policies`. Empty when the grant binds the names to what it asks for."""
+    pattern = acl.winning_pattern(list(policies), path)
+    if pattern is None:
+        return []  # not granted at all: least privilege reports that
+    rules = [rule for policy in policies for p, rule in policy.items() if p.lstrip("/") == pattern]
+    out: list[tuple[str, str]] = []
+    names = {k: params[k] for k in NAME_PARAMETERS if k in params}
+    binding = "{" + ", ".join(f"{k}: [{v}]" for k, v in names.items()) + "}"
+    for rule in rules:
+        allowed = _allowed(rule)
+        loose = [n for n in NAME_PARAMETERS if not _bound(allowed, n)]
+        if loose:
+            out.append(
+                (
+                    f"the rule {pattern} leaves {', '.join(loose)} open: the identity can obtain "
+                    "certificates for any name the role allows, other workloads' names included",
+                    f"bind the names on that rule: allowed_parameters: {binding}",
+                )
+            )
+        refused = _refused(allowed, params)
+        if refused:
+            out.append(
+                (
+                    f"the rule {pattern} does not allow the {', '.join(refused)} this workload sends: Vault "
+                    "will refuse its certificate",
+                    f"list them in allowed_parameters: {binding}",
+                )
+            )
+    return out
