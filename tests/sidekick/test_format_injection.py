@@ -3,6 +3,7 @@ secret is refused with OutputRefused; sourcing an env file never runs a command.
 
 from __future__ import annotations
 
+import atexit
 import configparser
 import csv
 import io
@@ -37,6 +38,7 @@ secrets = st.dictionaries(keys, values, max_size=6)
 EXAMPLES = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 _work = pathlib.Path(tempfile.mkdtemp(prefix="format-injection-"))  # hypothesis: no function fixtures
+atexit.register(shutil.rmtree, _work, True)
 
 
 def res(fmt: str) -> Resource:
