@@ -12,6 +12,7 @@ import pulumi_vault as vault
 from vaultconf import names
 from vaultconf._base import Component, count, start
 from vaultconf._types import Input
+from vaultconf.errors import ConfigError
 from vaultconf.ttl import optional_ttl
 
 
@@ -50,6 +51,15 @@ class KvStore(Component):
         secrets = dict(args.get("secrets", {}))
         for key in secrets:
             names.mount_path(key, who, f"secrets[{key!r}]")
+        if secrets and args.get("cas_required"):
+            # Vault then refuses every write without `cas` = the current version, which a declarative seed
+            # cannot know on update (found by writing the schema-reach fixture to a real Vault).
+            raise ConfigError(
+                who,
+                "cas_required",
+                "set together with seeded secrets: Vault refuses their writes without check-and-set",
+                "seed in a store without cas_required, or drop the seeded secrets",
+            )
         self.secret_paths = {key: self.data_path(key) for key in secrets}
         super().__init__(resource_name, opts)
         mount = vault.Mount(
