@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the real Vault server into <repo>/.engines/bin/vault from the Go module proxy.
 #
-# Cached: returns at once when the binary is newer than go.mod, go.sum and this script.
-# VAULT_USE_PATH=1 links a `vault` (or `bao`) already on PATH instead, if its version is >= 1.15.
+# Cached: returns at once when the binary is newer than go.mod, go.sum and this script. A fitting `vault` (or
+# `bao`) already on PATH is linked instead by tools/engines/build.sh, which then does not call this script.
 # The cold build takes minutes on 2 cores (Go caches in ~/go/pkg/mod and ~/.cache/go-build make
 # later rebuilds much faster); `vault agent` is the same binary.
 set -euo pipefail
@@ -18,22 +18,6 @@ fresh() {
     [ "$out" -nt "$dep" ] || return 1
   done
 }
-
-# An acceptable vault/bao on PATH (outside .engines) is used only when asked: CI builds the pinned one.
-if [ "${VAULT_USE_PATH:-0}" = 1 ]; then
-  for cand in vault bao; do
-    found=$(PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$bin_dir" | paste -sd:) command -v "$cand" || true)
-    [ -n "$found" ] || continue
-    ver=$("$found" version 2>/dev/null | grep -oE 'v[0-9]+\.[0-9]+\.[0-9]+' | head -1 || true)
-    major=${ver#v}; major=${major%%.*}; rest=${ver#v*.}; minor=${rest%%.*}
-    if [ -n "$ver" ] && { [ "$major" -gt 1 ] || [ "$minor" -ge 15 ]; }; then
-      ln -sf "$found" "$out"
-      echo "vault: using $cand $ver from PATH ($found)"
-      exit 0
-    fi
-    echo "vault: ignoring $found (version '${ver:-unknown}' < v1.15)"
-  done
-fi
 
 if fresh; then
   echo "vault: cached $("$out" version 2>/dev/null | head -1) ($out)"
@@ -66,7 +50,7 @@ patch_one() {  # patch_one FILE SED-EXPR: exactly one line of FILE must change
     exit 1
   fi
 }
-if [ ! -f "$src/.vaultconf-patched" ]; then
+if [ ! -f "$src/.vaultconf-patched-minimal" ]; then
   info=$(cd / && GOFLAGS= go mod download -json "github.com/hashicorp/vault@$vault_version")
   dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$info")
   sum=$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p' <<<"$info")
@@ -83,11 +67,51 @@ if [ ! -f "$src/.vaultconf-patched" ]; then
   # nothing but an observation record, and is the requested name.
   patch_one "$src.tmp/builtin/logical/transit/path_restore.go" \
     's/restoredKeyName, err := b.lm.RestorePolicy(ctx, req.Storage, keyName, backupB64, force)/restoredKeyName, err := keyName, b.lm.RestorePolicy(ctx, req.Storage, keyName, backupB64, force)/'
-  touch "$src.tmp/.vaultconf-patched"
+  # Slim build: Vault's own `minimal` build tag leaves out every storage backend but inmem/raft and every
+  # plugin but approle, cert, jwt/oidc, userpass, kv, pki, ssh and transit (helper/builtinplugins/registry.go,
+  # command/commands.go); its two no-op hooks (registry_min.go, commands_min.go) are where the full build adds
+  # the rest. They are replaced by hooks adding only what this project runs: kubernetes auth, the aws and
+  # database engines' postgresql plugin, and file storage (tests/support/vault.py's file server). About half of
+  # the full build's packages (cloud SDKs, 20 storage backends, 30 plugins) are then never compiled.
+  cat >"$src.tmp/helper/builtinplugins/registry_min.go" <<'GO'
+//go:build minimal
+
+package builtinplugins
+
+import (
+	credKube "github.com/hashicorp/vault-plugin-auth-kubernetes"
+	logicalAws "github.com/hashicorp/vault/builtin/logical/aws"
+	dbPostgres "github.com/hashicorp/vault/plugins/database/postgresql"
+)
+
+// extendAddonPlugins adds the plugins vaultconf uses to Vault's minimal registry (added by vaultconf's build).
+func extendAddonPlugins(reg *registry) {
+	reg.credentialBackends["kubernetes"] = credentialBackend{Factory: credKube.Factory}
+	reg.logicalBackends["aws"] = logicalBackend{Factory: logicalAws.Factory}
+	reg.databasePlugins["postgresql-database-plugin"] = databasePlugin{Factory: dbPostgres.New}
+}
+GO
+  cat >"$src.tmp/command/commands_min.go" <<'GO'
+//go:build minimal
+
+package command
+
+import (
+	_ "github.com/hashicorp/vault/helper/builtinplugins"
+	physFile "github.com/hashicorp/vault/sdk/physical/file"
+)
+
+// extendAddonHandlers adds file storage to Vault's minimal build (added by vaultconf's build).
+func extendAddonHandlers(handlers *vaultHandlers) {
+	handlers.physicalBackends["file"] = physFile.NewFileBackend
+	handlers.physicalBackends["file_transactional"] = physFile.NewTransactionalFileBackend
+}
+GO
+  touch "$src.tmp/.vaultconf-patched-minimal"
   rm -rf "$src" && mv "$src.tmp" "$src"
 fi
 
-(cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp" github.com/hashicorp/vault)
+(cd "$here" && CGO_ENABLED=0 go build -tags minimal -trimpath -ldflags "-s -w" -o "$tmp" github.com/hashicorp/vault)
 mv -f "$tmp" "$out"
 echo "vault: built $("$out" version | head -1) in $(( $(date +%s) - start ))s," \
   "$(( $(stat -c %s "$out") / 1048576 )) MiB"
