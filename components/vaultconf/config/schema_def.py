@@ -264,7 +264,7 @@ KV_STORE = obj(
     {
         "name": _s("string", "Mount path.", pattern=MOUNT_PATTERN),
         "max_versions": _s("integer", "Versions kept per secret (0: Vault default).", minimum=0),
-        "cas_required": _s("boolean", "Require check-and-set on writes."),
+        "cas_required": _s("boolean", "Require check-and-set on writes (not with seeded secrets)."),
         "delete_version_after": ttl("Delete versions older than this (default: never)."),
         "description": _s("string", "Mount description (default: vaultconf KV v2)."),
         "secrets": named_list("Seeded secrets.", "kv_secret"),
