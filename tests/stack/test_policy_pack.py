@@ -67,6 +67,23 @@ def test_access_violation_found_from_registered_resources(
     assert any("'aws' needs read on aws/creds/app-s3" in v for v in violations)
 
 
+def test_certificate_names_unbound_in_registered_policies(
+    dev_resources: list[tuple[str, dict[str, Any]]],
+) -> None:
+    open_grant = 'path "pki-int/issue/internal" {\n  capabilities = ["update"]\n}\n'
+    widened = []
+    for typ, props in dev_resources:
+        if typ == "vault:index/policy:Policy" and props["name"] == "billing-reader":
+            text = props["policy"]
+            start = text.index('path "pki-int/issue/internal"')
+            end = text.index("\n}\n", start) + 3  # the end of that path block
+            props = {**props, "policy": text[:start] + open_grant + text[end:]}
+        widened.append((typ, props))
+    violations = lint.resource_access_violations(widened)
+    assert len(violations) == 1 and "workload billing/billing-api: secret 'tls'" in violations[0], violations
+    assert "common_name, alt_names open" in violations[0]
+
+
 class _FakePolicyModule(types.ModuleType):
     """Just enough of pulumi_policy to load the pack and call its validators."""
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from vaultconf import acl, policy_analysis
 from vaultconf.errors import ConfigError
+from vaultconf.policy_analysis.certificates import certificate_problems
 
 WRITE_CAPABILITIES = frozenset({"create", "update", "patch", "delete", "sudo", "recover"})
 
@@ -236,4 +237,11 @@ def resource_access_violations(resources: Sequence[tuple[str, Props]]) -> list[s
                     f"workload {namespace}/{name}: secret {entry.get('name')!r} needs {' or '.join(caps)} "
                     f"on {entry.get('path')}, which the {identity} (policies: {', '.join(attached)}) lacks"
                 )
+            elif entry.get("type") == "pki" and isinstance(entry.get("params") or {}, Mapping):
+                for problem, fix in certificate_problems(
+                    rules, str(entry.get("path")), entry.get("params") or {}
+                ):
+                    out.append(
+                        f"workload {namespace}/{name}: secret {entry.get('name')!r}: {problem} (fix: {fix})"
+                    )
     return out
