@@ -48,8 +48,12 @@ def generate(scale: float = 1.0) -> dict[str, dict[str, Any]]:
     policies = []
     for p in range(n["policies"]):
         kv, pki, aws = grants(p)
+        # the certificate grant binds the one name its workload asks for (validate's least-privilege rule)
+        cert_name = f"app-{p}.svc{p % n['pki_roles']}.bench.example"
         policies.append({"name": f"policy-{p}", "description": f"bench policy {p}",
-                         "rules": {kv: ["read"], pki: ["update"], aws: ["read"]}})
+                         "rules": {kv: ["read"], aws: ["read"],
+                                   pki: {"capabilities": ["update"],
+                                         "allowed_parameters": {"common_name": [cert_name]}}}})
     users = [{"name": f"user-{u}", "policies": [f"policy-{u % n['policies']}"],
               "namespaces": [f"ns-{u % 50}"], "token_ttl": "1h", "token_max_ttl": "24h"}
              for u in range(n["users"])]
