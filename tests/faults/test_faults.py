@@ -52,12 +52,19 @@ def _new_kv_arrives(sc: Scenario, sk: Sidekick, timeout: float = RECOVER) -> str
     return value
 
 
+def not_ready_details(sk: Sidekick) -> str:
+    """What the sidekick last logged about why it is not ready ("" if nothing)."""
+    records = [r for r in sk.log_records() if r.get("msg") == "not ready"]
+    return str(records[-1].get("details", "")) if records else ""
+
+
 def test_vault_down_at_start(scenario: Scenario) -> None:
     sc = scenario
     sc.vault.stop()
     sk = sc.sidekick().start()
     body = sk.wait_not_ready(START, "/readyz to answer (503) while Vault is down")
-    assert "not written yet" in body
+    assert body == "not ready\n"  # the why goes to the log, never to the port
+    assert "not written yet" in not_ready_details(sk)
     assert not any(p.exists() for p in expected_files(sk.out)), "files written without Vault"
     # it keeps retrying (capped), it does not exit
     wait_for("login failures to be counted", lambda: sk.metric("sidekick_login_failures_total") >= 2, 30)
@@ -85,7 +92,9 @@ def test_vault_stopped_and_restarted_mid_lease(scenario: Scenario) -> None:
     assert all_present(before), "a file disappeared when Vault went away"
     # The 20 s certificate and lease run out: readiness must now say so (stale files are not valid).
     body = sk.wait_not_ready(40, "/readyz 503 once the 20 s secrets expire with Vault down")
-    assert "expired" in body, body
+    assert body == "not ready\n", body
+    wait_for("the log to say what expired", lambda: "expired" in not_ready_details(sk), 15)
+    assert sk.metric("sidekick_resource_ready", '{resource="tls"}') == 0
     assert all_present(before), "files were removed while Vault was away"
     assert sk.metric("sidekick_resource_failures_total", '{resource="tls"}') >= 1
     sc.vault.start()
