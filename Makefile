@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ENGINES := .engines/bin
 export PATH := $(CURDIR)/$(ENGINES):$(PATH)
 
-.PHONY: help venv policy-venv engines test test-fast lint demo image bench clean
+.PHONY: help venv lock policy-venv engines test test-fast lint demo image bench clean
 
 help:
 	@echo "make demo    - local Vault + Pulumi backend + Kubernetes API server, stack up, sidekick delivers secrets"
@@ -16,14 +16,35 @@ help:
 	@echo "make image   - build the sidekick OCI image with buildah (no daemon)"
 	@echo "make bench   - benchmarks, writes benchmarks/results.md"
 
-# The venv is rebuilt only when a requirements file changes.
+# The venv is rebuilt only when a lock file or a local package's definition changes. Third-party packages
+# come only from the hash-pinned lock (--require-hashes: a substituted or tampered file fails the install);
+# the two local packages follow with --no-deps (a directory has no hash to pin) and --no-build-isolation
+# (their build backend is the lock's setuptools: nothing unpinned is fetched). The schema validator that
+# vaultconf generates into its package is byte-compiled here, once, like the rest of the package.
 $(VENV)/.stamp: requirements.txt requirements-dev.txt components/pyproject.toml sidekick_image/pyproject.toml
 	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e ./components -e ./sidekick_image
+	$(BIN)/python -m compileall -q components/vaultconf/config/_schema_compiled.py
 	touch $@
 
 venv: $(VENV)/.stamp
+
+# Regenerate every hash-pinned lock from the files people edit (requirements*.in, the pyproject.toml files,
+# sidekick_image/*.in), with pip-tools in a throwaway venv; needs the package index. Pins already in a lock
+# are kept; `make lock LOCK_ARGS=--upgrade` moves them to the newest allowed versions.
+LOCK := .venv-lock/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	--no-emit-find-links $(LOCK_ARGS)
+lock:
+	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv .venv-lock 2>/dev/null || python3 -m venv .venv-lock
+	.venv-lock/bin/pip install -q pip-tools==7.6.2
+	export CUSTOM_COMPILE_COMMAND="make lock"; \
+	$(LOCK) -o requirements.txt requirements.in components/pyproject.toml && \
+	$(LOCK) --extra templates -o requirements-dev.txt requirements-dev.in requirements.in \
+		components/pyproject.toml sidekick_image/pyproject.toml && \
+	$(LOCK) --extra templates -c requirements-dev.txt -o sidekick_image/requirements.lock \
+		sidekick_image/pyproject.toml && \
+	$(LOCK) -c requirements-dev.txt -o sidekick_image/build.lock sidekick_image/build.in
 
 # The policy pack's own venv (pulumi-policy pins protobuf 5, the stack's venv has 6); PulumiPolicy.yaml names it.
 policy/venv/.stamp: policy/requirements.txt

@@ -26,13 +26,12 @@ ref="localhost/vaultconf/sidekick:$version"
 ensure_tools buildah=buildah
 mkdir -p "$IMAGE_STATE" dist
 
-# What the builder stage installs from an index: the Dockerfile's pinned extras and pyproject.toml's build
-# requirements. Fetched on the host into the builder image, so the build itself needs no network.
-pins="$(sed -n 's/^ARG EXTRA_REQUIREMENTS="\(.*\)"$/\1/p' "$dockerfile")"
-py="$IMAGE_ROOT/.venv/bin/python"; [ -x "$py" ] || py=python3
-pins="$pins $("$py" -c 'import sys, tomllib
-print(" ".join(tomllib.load(open(sys.argv[1], "rb"))["build-system"]["requires"]))' "$ctx/pyproject.toml")" \
-  || die "cannot read [build-system] requires from $ctx/pyproject.toml"
+# What the builder stage installs from an index: the two hash-pinned locks, the runtime extras
+# (requirements.lock) and the build backend (build.lock). Their wheels are fetched on the host into the
+# builder image, so the build itself needs no network; the build's `pip install --require-hashes` checks
+# every one against the locks.
+pins="$(sed -n 's/^\([A-Za-z0-9_.-]*==[^ ;\\]*\).*/\1/p' "$ctx/requirements.lock" "$ctx/build.lock" | tr '\n' ' ')"
+[ -n "${pins// /}" ] || die "no pinned packages in $ctx/requirements.lock and $ctx/build.lock"
 base="$(bash "$here/image-base.sh")"
 # shellcheck disable=SC2086  # pins is a word list
 builder="$(bash "$here/image-builder.sh" $pins)"
@@ -51,8 +50,8 @@ inputs="$(
   {
     echo "$base $builder $revision $source_url"
     cat "$0" "$dockerfile" "$ctx/.dockerignore" 2>/dev/null
-    find "$ctx/pyproject.toml" "$ctx/sidekick" -type f ! -path '*/__pycache__/*' ! -name '*.pyc' \
-      -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    find "$ctx/pyproject.toml" "$ctx/requirements.lock" "$ctx/build.lock" "$ctx/sidekick" -type f \
+      ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
   } | short_hash
 )"
 stamp="dist/sidekick-image.inputs"
