@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+REVOKE_TOKEN_TIMEOUT = 3.0  # seconds allowed for revoking our token at exit
+
+
 class Task:
     __slots__ = ("action", "attempts", "done", "due", "failed", "fetched", "files", "last_error",
                  "original_ttl", "res", "written")
@@ -386,7 +389,9 @@ class Sidekick(TokenKeeper, Lifecycle):
             if self.revokes and self.token is not None:
                 self.run_revokes(final=True)
             self.save_state()
-        self.client.deadline = None  # the revocation below gets its own request timeout
+        # The token revocation gets its own short bound: a Vault that stopped answering must not hold a
+        # one-shot (past its -one-shot-timeout) or a terminating pod (its grace period) for long.
+        self.client.deadline = time.monotonic() + REVOKE_TOKEN_TIMEOUT
         self.revoke_token()
         self.client.close()
         log.info("sidekick stopped")

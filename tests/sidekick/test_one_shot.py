@@ -299,3 +299,24 @@ def test_new_flags_and_config_keys(tmp_path: pathlib.Path, monkeypatch: pytest.M
                     "path: kv/a, on_change: {exec: [/bin/true], env: {'bad name': x}}}\n")
     with pytest.raises(ConfigError, match=r"c.yaml:\d+: resources\[0\].on_change.env must map"):
         build_config([f"--config={path}"])
+
+
+def test_vault_hanging_after_login_is_bounded_and_the_token_revoked(
+        vault: FakeVault, login: Callable[..., pathlib.Path], tmp_path: pathlib.Path) -> None:
+    release = threading.Event()
+
+    def hang(_body: dict[str, Any]) -> Answer:
+        release.wait(60)  # accepts the request, answers nothing
+        return 200, {"data": {}}
+
+    vault.routes[("GET", "secret/app")] = hang
+    try:
+        result, took = sidekick(f"-vault={vault.addr}", f"-auth={login()}", "-one-shot",
+                                "-one-shot-timeout=3s", f"-output={tmp_path / 'o'}",
+                                "-cn=secret:secret/app:file=app")
+    finally:
+        release.set()
+    assert result.returncode == 1, result.stderr
+    assert took < 3.0 + 3.0 + 3.0, took  # the bound, the token's revocation, interpreter start-up
+    assert "one-shot: time bound reached" in messages(result.stderr)
+    assert ("POST", "auth/token/revoke-self", TOKEN) in vault.requests
