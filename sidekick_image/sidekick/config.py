@@ -153,6 +153,8 @@ class Config:
         if self.listen and not re.match(r"^([^\s:\[\]]*|\[[0-9A-Fa-f:.]+\]):\d{1,5}$", self.listen):
             raise ConfigError(f"{where}: listen {self.listen!r} must be HOST:PORT (e.g. 0.0.0.0:9191, "
                               "127.0.0.1:9191, [::]:9191) or \"\" to disable")
+        if self.listen and int(self.listen.rsplit(":", 1)[1]) > 65535:
+            raise ConfigError(f"{where}: listen {self.listen!r}: a port is at most 65535")
         if self.one_shot_timeout <= 0:
             raise ConfigError(f"{where}: one_shot_timeout must be a positive duration (e.g. 60s)")
         if self.log_level not in ("debug", "info", "warning", "error"):
