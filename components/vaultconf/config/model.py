@@ -249,6 +249,31 @@ class Workload(Obj):
     def service_account_name(self) -> str:
         return self.service_account or self.name
 
+    def component_args(self) -> dict[str, Any]:
+        """The Workload component arguments this YAML sets (unset ones keep the component's defaults); the
+        stack adds the login, the sidekick image and the Vault address."""
+        values = {
+            "namespace": self.namespace,
+            "image": self.image,
+            "kind": self.kind,
+            "command": self.command,
+            "args": self.args,
+            "env": self.env or None,
+            "replicas": self.replicas,
+            "service_account_name": self.service_account_name,
+            "secrets": [s.sidekick_resource() for s in self.secrets],
+            "output_dir": self.secrets_dir,
+            "native_sidecar": self.native_sidecar,
+            "resources": self.resources,
+            "sidekick_resources": self.sidekick_resources,
+            "sidekick_timing": self.sidekick_timing,
+            "ports": self.ports,
+            "labels": self.labels,
+            "run_as_user": self.run_as_user,
+            "backoff_limit": self.backoff_limit,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
 
 @dataclasses.dataclass
 class Config:

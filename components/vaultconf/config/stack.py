@@ -378,32 +378,13 @@ def _workload(
         automount_service_account_token=False,
         opts=pulumi.ResourceOptions(provider=k8s_provider[0] if k8s_provider else None, depends_on=sa_deps),
     )
-    args = _clean(
-        {
-            "namespace": wl.namespace,
-            "image": wl.image,
-            "kind": wl.kind,
-            "command": wl.command,
-            "args": wl.args,
-            "env": wl.env or None,
-            "replicas": wl.replicas,
-            "service_account_name": wl.service_account_name,
-            "auth": _auth(wl, out),
-            "secrets": [s.sidekick_resource() for s in wl.secrets],
-            "sidekick_image": settings.sidekick_image,
-            "vault_addr": settings.vault_addr,
-            "vault_ca_secret": settings.vault_ca_secret,
-            "output_dir": wl.secrets_dir,
-            "native_sidecar": wl.native_sidecar,
-            "resources": wl.resources,
-            "sidekick_resources": wl.sidekick_resources,
-            "sidekick_timing": wl.sidekick_timing,
-            "ports": wl.ports,
-            "labels": wl.labels,
-            "run_as_user": wl.run_as_user,
-            "backoff_limit": wl.backoff_limit,
-        }
-    )
+    args = {
+        **wl.component_args(),
+        "auth": _auth(wl, out),
+        "sidekick_image": settings.sidekick_image,
+        "vault_addr": settings.vault_addr,
+        **_clean({"vault_ca_secret": settings.vault_ca_secret}),
+    }
     merged = pulumi.ResourceOptions.merge(options, pulumi.ResourceOptions(depends_on=[account]))
     # the resource name becomes the Deployment/Job name; validate keeps workload names unique
     return vaultconf.Workload(wl.name, args, merged)  # type: ignore[arg-type]
