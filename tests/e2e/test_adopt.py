@@ -200,7 +200,7 @@ def vault_changes(preview_json: str) -> dict[tuple[str, str], list[str]]:
         urn = step.get("urn", "")
         parts = urn.split("::")
         type_ = parts[2].split("$")[-1] if len(parts) > 3 else ""
-        if step.get("op") in ("same", "read") or not type_.startswith("vault:"):
+        if step.get("op") in ("same", "read", "refresh") or not type_.startswith("vault:"):
             continue
         out[(type_, parts[3])] = sorted(step.get("diffReasons") or []) or [step.get("op", "?")]
     return out
