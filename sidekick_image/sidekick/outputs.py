@@ -4,8 +4,8 @@ checked there, once, before anything is written.
 Confinement. A name is placed under a root directory (the output directory) and walked one segment at
 a time through directory file descriptors opened with O_NOFOLLOW, so neither `..` nor a symlink planted
 in the volume can take a write elsewhere; the leaf is created with O_EXCL|O_NOFOLLOW and renamed within
-its own directory fd. An absolute `file` outside the output directory (vault-sidekick compatible) is
-the operator's choice and is confined to its own directory. With `claims`, a resource may only write
+its own directory fd. An absolute `file` must lie inside the output directory too (vault-sidekick joined
+every name onto it): one outside is a configuration error at start. With `claims`, a resource may only write
 the names the configuration gives it, plus, for formats that name files after keys (`txt`: FILE.KEY),
 its prefix followed by ONE safe path segment; a name another resource (or the state file) owns is
 refused. Anything refused raises OutputRefused before the first byte is written.
@@ -90,7 +90,7 @@ class Claims:
         from .formats import file_names  # formats imports this module: resolved at call time
 
         claims = cls(cfg.output_dir)
-        claims.add("the state file", [cfg.state_path])
+        claims.add("the state file", [cfg.state_path], confined=False)  # no secrets: may live elsewhere
         for res in cfg.resources:
             names, prefix = file_names(res)
             claims.add(cls.label(res.name), names, prefix)
@@ -104,8 +104,13 @@ class Claims:
     def full(self, name: str) -> str:
         return os.path.normpath(os.path.join(self.root, name))
 
-    def add(self, owner: str, names: list[str], prefix: str = "") -> None:
+    def add(self, owner: str, names: list[str], prefix: str = "", confined: bool = True) -> None:
         for name in names:
+            if confined:  # the same placement the writer does, so a name it would refuse stops us at start
+                try:
+                    _place(name, self.root)
+                except OutputRefused as exc:
+                    raise ConfigError(f"{owner}: {exc}; write it inside {self.root}") from None
             path = self.full(name)
             other = self._owner.get(path)
             if other is not None and other != owner:
@@ -138,11 +143,9 @@ def _place(name: str, root: str | None) -> tuple[str, list[str]]:
     if root is not None:
         rel = os.path.normpath(name)  # lexical: `a/../b` is `b`; what is left must not start with ..
         if os.path.isabs(rel):
-            inside = os.path.relpath(rel, os.path.normpath(root))
-            if inside == ".." or inside.startswith("../"):  # configured outside: its own directory
-                root, rel = os.path.dirname(rel), os.path.basename(rel)
-            else:
-                rel = inside
+            # An absolute name must still lie inside the output directory: the volume the app shares
+            # with the sidekick is the one place it may write (vault-sidekick joined every name onto it).
+            rel = os.path.relpath(rel, os.path.normpath(root))
         if rel in (".", "..") or rel.startswith("../"):
             raise OutputRefused(f"file {shown(name)} leaves the output directory {root}")
         parts = rel.split("/")

@@ -138,15 +138,24 @@ def test_too_many_files_and_directories_in_the_way(tmp_path: pathlib.Path) -> No
         write_files([("d", b"x")], root=str(tmp_path))
 
 
-def test_an_absolute_file_outside_the_output_directory_is_confined_to_its_own(tmp_path: pathlib.Path) -> None:
-    """vault-sidekick's `file=/abs/path` keeps working; keys cannot take it anywhere else."""
-    other = tmp_path / "elsewhere"
-    res = txt("abs", str(other / "app"))
-    claims = claims_for(tmp_path / "out", res)
-    write_files(render(res, {"a": "1", "b": "2"}), claims=claims, claimant=Claims.label("abs"))
-    assert tree(other) == {"app.a": b"1", "app.b": b"2"}
+def test_an_absolute_file_outside_the_output_directory_is_refused_at_start(
+        tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every file stays inside the output directory: an absolute `file=` elsewhere is exit 2 before any
+    login, and the writer refuses it too; an absolute name inside the directory is fine."""
+    out, other = tmp_path / "out", tmp_path / "elsewhere"
+    base = ["-vault=http://127.0.0.1:1", f"-output={out}", "-one-shot"]
+    assert main([*base, f"-cn=secret:s/x:fmt=txt,file={other / 'app'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "leaves the output directory" in err and "Traceback" not in err, err
     with pytest.raises(OutputRefused):
-        write_files(render(res, {"../../x": "1", "b": "2"}), claims=claims, claimant=Claims.label("abs"))
+        write_files(render(txt("abs", str(other / "app")), {"a": "1"}), root=str(out))
+    assert not other.exists()
+    inside = txt("abs", str(out / "sub" / "app"))
+    claims = claims_for(out, inside)
+    write_files(render(inside, {"a": "1", "b": "2"}), claims=claims, claimant=Claims.label("abs"))
+    assert tree(out / "sub") == {"app.a": b"1", "app.b": b"2"}
+    with pytest.raises(OutputRefused):
+        write_files(render(inside, {"../../x": "1", "b": "2"}), claims=claims, claimant=Claims.label("abs"))
     assert not (tmp_path / "x").exists()
 
 
