@@ -11,7 +11,7 @@ import pathlib
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_vault as vault
-from vaultconf.config import UnusableInput, validate
+from vaultconf.config import UnusableInput, devstack, validate
 from vaultconf.config import settings as needed
 from vaultconf.config.stack import StackSettings, build
 from vaultconf.errors import ConfigError
@@ -28,7 +28,10 @@ try:
     result = validate(config_dir, overlay)
 except UnusableInput as exc:
     raise pulumi.RunError(f"vaultconf: {exc}") from None
-# validation: warn (never in a real stack) lets a policy-pack demo reach `pulumi preview --policy-pack`
+# validation: warn lets a policy-pack demo reach `pulumi preview --policy-pack`; only a dev overlay may use it
+refused = devstack.warn_mode_refusal(config.get("validation"), overlay, result.dev)
+if refused:
+    raise pulumi.RunError(f"vaultconf: {refused}")
 enforce = config.get("validation") != "warn"
 for finding in result.findings:
     (pulumi.log.error if enforce and finding in result.errors else pulumi.log.warn)(str(finding))

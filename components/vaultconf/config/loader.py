@@ -6,7 +6,7 @@ import dataclasses
 import os
 import pathlib
 
-from . import rules, schema
+from . import devstack, rules, schema
 from .findings import Finding, Loc, Severity, UnusableInput
 from .merge import Merger, strip
 from .model import Config, build
@@ -27,6 +27,8 @@ class Result:
     files: list[str]
     findings: list[Finding]
     config: Config | None
+    dev: bool = False
+    """The overlay marks a development stack (vaultconf.config.devstack)."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -106,6 +108,7 @@ def load_tree(config_dir: pathlib.Path, stack: str | None) -> tuple[LocDict, lis
     files: list[str] = []
     used = [0]  # characters read so far, bounded by MAX_TOTAL_BYTES
     tree = strip(_layer(base, merger, files, used))
+    merger.findings.extend(devstack.base_findings(tree))
     if stack is not None:
         overlay = config_dir / stack
         if not overlay.is_dir():
@@ -122,8 +125,14 @@ def load_tree(config_dir: pathlib.Path, stack: str | None) -> tuple[LocDict, lis
 def validate(config_dir: pathlib.Path, stack: str | None) -> Result:
     """Everything `vaultconf validate` checks for one stack. Raises UnusableInput for exit-2 input."""
     tree, findings, files = load_tree(config_dir, stack)
+    # a marker in base/ is an error finding (load_tree), never a dev stack
+    dev = stack is not None and devstack.is_dev(tree, any(f.rule == devstack.RULE for f in findings))
+    if stack is not None and not dev:
+        from .settings import find_project_dir
+
+        findings = findings + devstack.transport_findings(find_project_dir(config_dir), stack)
     schema_findings = schema.check(tree)
     if schema_findings:
-        return Result(stack, files, findings + schema_findings, None)
+        return Result(stack, files, findings + schema_findings, None, dev)
     cfg = build(tree)
-    return Result(stack, files, findings + rules.check(cfg), cfg)
+    return Result(stack, files, findings + rules.check(cfg), cfg, dev)

@@ -22,8 +22,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from .findings import UNKNOWN, Loc, UnusableInput
 
 MAX_DEPTH = 64  # deeper than any real config; stops recursion bombs from fuzzed input
-# The benchmark's full-scale config (1,000 users, 300 workloads) is ~0.4 MB and ~110,000 values in all
-# files together; these bounds leave 10x room per file and refuse a 50 MB file or an alias bomb before
+# The benchmark's full-scale config (1,000 users, 300 workloads) is ~0.4 MB and ~44,000 values in all
+# files together; these bounds leave over 20x room and refuse a 50 MB file or an alias bomb before
 # anything is expanded (the composer keeps aliases as shared nodes: the blow-up comes from walking them).
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 1_000_000  # values one file may expand to, counting every alias as a copy of its anchor
