@@ -13,9 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
+import pulumi
+
 from vaultconf.acl import PolicyRules, allows
 from vaultconf.auth import SidekickAuth
 from vaultconf.errors import ConfigError
+from vaultconf.policy_analysis.certificates import certificate_problems
 from vaultconf.ttl import parse_ttl
 
 PORT = 9191
@@ -225,6 +228,11 @@ def check_access(
                 f"{identity} cannot {' or '.join(needs)} {entry['path']!r} (secret {entry['name']!r})",
                 f"grant {needs[0]!r} on that path in one of the identity's policies, or drop the secret",
             )
+        if entry["type"] == "pki":
+            # validate and the CrossGuard pack refuse this; here a warning, so programs written before the
+            # check keep building (docs/policy-analysis.md, least privilege for certificates)
+            for problem, fix in certificate_problems(policies, entry["path"], entry.get("params") or {}):
+                pulumi.log.warn(f"{who}: secrets[{i}] ({entry['name']!r}): {problem} (fix: {fix})")
 
 
 def _secret_volume(

@@ -83,3 +83,20 @@ def test_analysis_warn_registers_for_the_pack_to_block() -> None:
     run = run_under_mocks(lambda: vc.Policy("ops", {"rules": rules, "analysis": "warn"}))
     text = run.one("vault:index/policy:Policy").inputs["policy"]
     assert {i.rule for i in lint.policy_resource_issues({"policy": text})} == {"sudo", "escalation"}
+
+
+def test_workload_check_warns_about_open_certificate_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulumi
+    from vaultconf.sidecar import check_access
+
+    warned: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda msg, *a, **k: warned.append(msg))
+    entry = {"name": "tls", "type": "pki", "path": "pki/issue/web", "params": {"common_name": "a.example"}}
+    check_access([{"pki/issue/web": ["update"]}], [entry], "Workload 'a'", "the user identity")
+    assert len(warned) == 1 and "common_name, alt_names open" in warned[0]
+    warned.clear()
+    bound = {
+        "pki/issue/web": {"capabilities": ["update"], "allowed_parameters": {"common_name": ["a.example"]}}
+    }
+    check_access([bound], [entry], "Workload 'a'", "the user identity")
+    assert warned == []
