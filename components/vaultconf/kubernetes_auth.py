@@ -206,7 +206,8 @@ class KubernetesAuth(Component):
             opts=self.opts(depends_on=[sa]),
         )
         where = f"{namespace}/{names.k8s_name(account, 'token')}"
-        return pulumi.Output.secret(secret.data.apply(lambda data: _token(data, where)))
+        who = label(KubernetesAuth, self._resource_name)
+        return pulumi.Output.secret(secret.data.apply(lambda data: _token(data, where, who)))
 
 
 def _audience(value: Any, who: str, field: str) -> str:
@@ -239,13 +240,13 @@ def _reviewer(args: Mapping[str, Any], who: str) -> tuple[str, str] | None:
     return namespace, account
 
 
-def _token(data: Mapping[str, str] | None, where: str) -> str:
+def _token(data: Mapping[str, str] | None, where: str, who: str) -> str:
     token = (data or {}).get("token")
     if not token:
         if pulumi.runtime.is_dry_run():
             return ""  # a preview: the token controller has not run yet
         raise ConfigError(
-            "KubernetesAuth",
+            who,
             "token_reviewer",
             f"Secret {where} holds no token",
             "run kube-controller-manager (its token controller fills the Secret), then `pulumi up` again",
