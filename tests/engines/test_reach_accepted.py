@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 import yaml
+from vaultconf.testing import Recorded
 
-from tests.engines.stack_to_vault import Applier, Recorded
+from tests.engines.stack_to_vault import Applier
 from tests.fixtures.engines import engine_path
 from tests.stack.test_schema_reach import EVERYTHING, run_tree
 from tests.support.vault import VaultDevServer, VaultError, start_dev

@@ -24,10 +24,10 @@ import pytest
 import vaultconf as vc
 import yaml
 from vaultconf.kubernetes_auth import DEFAULT_AUDIENCE
+from vaultconf.testing import MockRun, Recorded, RecordingMocks, default_outputs, run_under_mocks
 
 from tests.engines.stack_to_vault import Applier
 from tests.support.kube import SERVICE_ACCOUNT_ISSUER, KubeAPIServer
-from tests.support.pulumi_mocks import MockRun, Recorded, RecordingMocks, default_outputs, run_under_mocks
 from tests.support.vault import VaultDevServer, VaultError
 
 pytestmark = pytest.mark.engines

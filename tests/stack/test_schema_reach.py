@@ -28,10 +28,10 @@ import pytest
 import yaml
 from vaultconf.config.model import seed_config_key
 from vaultconf.config.schema_def import SCHEMA, TTL_PATTERN
+from vaultconf.testing import MockRun, RecordingMocks, default_outputs
 from vaultconf.ttl import parse_ttl
 
 from tests.stack._program import run_stack, stack_config
-from tests.support.pulumi_mocks import MockRun, RecordingMocks, default_outputs
 
 FIXTURE = pathlib.Path(__file__).resolve().parent / "data" / "reach"
 EVERYTHING = FIXTURE / "base" / "everything.yaml"
