@@ -10,7 +10,9 @@ Everything stays on this machine and inside the project:
 * plugins are the binaries in `.engines/bin` (on PATH, where the engine looks first), and automatic plugin
   downloads are disabled, so a missing plugin is a clear error instead of a network hang;
 * the Python program runs with the venv's interpreter (`PULUMI_PYTHON_CMD`);
-* no update checks, no telemetry, no colour, no interactive prompts.
+* no update checks, no telemetry, no colour, no interactive prompts;
+* every command goes through `scripts/pulumi`, the project's one definition of when the engine's per-step
+  checkpoints are skipped (PULUMI_SKIP_CHECKPOINTS; docs/scaling.md): tests run what users and CI run.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ REQUIRED_ENGINES = (
     "pulumi-resource-kubernetes",
 )
 DEFAULT_TIMEOUT = 900.0
+# The wrapper that sets the checkpoint choice (docs/scaling.md) and execs PULUMI_BIN.
+WRAPPER = ROOT / "scripts" / "pulumi"
 
 
 class PulumiError(RuntimeError):
@@ -111,6 +115,7 @@ class Workspace:
                 "PULUMI_HOME": str(self.home),
                 "PULUMI_BACKEND_URL": self.backend_url,
                 "PULUMI_CONFIG_PASSPHRASE": self.passphrase,
+                "PULUMI_BIN": str(self.binary),
                 "PULUMI_PYTHON_CMD": _python(),
                 "PULUMI_SKIP_UPDATE_CHECK": "true",
                 "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
@@ -130,7 +135,7 @@ class Workspace:
             timeout: float = DEFAULT_TIMEOUT, env: Mapping[str, str] | None = None,
             ) -> subprocess.CompletedProcess[str]:
         """`pulumi --non-interactive ARGS` in the project dir; raises PulumiError on a non-zero exit."""
-        argv = [str(self.binary), "--non-interactive", *args]  # a root flag: before any `--`
+        argv = [str(WRAPPER), "--non-interactive", *args]  # a root flag: before any `--`
         child_env = self.env()
         if env:
             child_env.update(env)
