@@ -35,6 +35,7 @@ from tests.stack._program import run_stack, stack_config
 
 FIXTURE = pathlib.Path(__file__).resolve().parent / "data" / "reach"
 EVERYTHING = FIXTURE / "base" / "everything.yaml"
+OVERLAY_FILE = FIXTURE / "dev" / "overlay.yaml"  # for the few fields only an overlay may set
 REVIEWER_JWT = "reach-reviewer-jwt"
 
 NOT_FOR_COMPONENTS = {
@@ -42,6 +43,7 @@ NOT_FOR_COMPONENTS = {
     "policies[].description": "free text for humans",
     "policies[].lint_ignore": "read by vaultconf validate's lint only",
     "pki.cas[].type": "checked by validate; the component knows an intermediate by its issuer",
+    "settings.dev_overlay": "read by validate only (which stacks may use validation: warn)",
 }
 
 # Another valid value for the leaves that are changed rather than found (default: the next enum member,
@@ -128,11 +130,12 @@ def _outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_tree(tree: Mapping[str, Any], tmp: pathlib.Path) -> MockRun:
+def run_tree(tree: Mapping[str, Any], tmp: pathlib.Path, overlay: Mapping[str, Any] | None = None) -> MockRun:
     config_dir = tmp / "config"
     (config_dir / "base").mkdir(parents=True, exist_ok=True)
     (config_dir / "dev").mkdir(exist_ok=True)
-    (config_dir / "dev" / "overlay.yaml").write_text("{}\n", encoding="utf-8")
+    overlay = OVERLAY if overlay is None else overlay
+    (config_dir / "dev" / "overlay.yaml").write_text(yaml.safe_dump(dict(overlay)), encoding="utf-8")
     (config_dir / "base" / "everything.yaml").write_text(yaml.safe_dump(dict(tree)), encoding="utf-8")
     config = stack_config("dev", configDir=str(config_dir))
     for store in tree.get("kv", []):
@@ -217,12 +220,15 @@ def _changes_instead(value: Any) -> bool:
 # --- the tests -----------------------------------------------------------------------------------------
 
 TREE = yaml.safe_load(EVERYTHING.read_text(encoding="utf-8"))
+OVERLAY = yaml.safe_load(OVERLAY_FILE.read_text(encoding="utf-8")) or {}
 LEAVES = schema_leaves()
 
 
 def test_the_fixture_sets_every_leaf_of_the_schema() -> None:
-    missing = [path for path in LEAVES if not list(instances(TREE, path))]
-    assert not missing, f"give these schema fields a value in {EVERYTHING}: {missing}"
+    missing = [
+        path for path in LEAVES if not list(instances(TREE, path)) and not list(instances(OVERLAY, path))
+    ]
+    assert not missing, f"give these schema fields a value in {EVERYTHING} (or {OVERLAY_FILE}): {missing}"
     assert len(LEAVES) > 100  # the walk really went through the $refs
 
 
@@ -269,13 +275,21 @@ def test_changing_a_flag_enum_or_number_changes_what_is_registered(
 
 
 def test_the_documented_exceptions_really_reach_nothing(baseline: MockRun, tmp_path: pathlib.Path) -> None:
-    tree = copy.deepcopy(TREE)
+    tree, overlay = copy.deepcopy(TREE), copy.deepcopy(OVERLAY)
     for path in NOT_FOR_COMPONENTS:
-        for where, value in instances(tree, path):
-            if path == "pki.cas[].type":
-                continue  # changing it alone fails validation (an intermediate needs an issuer)
-            _set(tree, where, [] if isinstance(value, list) else "changed text")
-    assert fingerprint(run_tree(tree, tmp_path)) == fingerprint(baseline)
+        if path == "pki.cas[].type":
+            continue  # changing it alone fails validation (an intermediate needs an issuer)
+        for doc in (tree, overlay):
+            for where, value in list(instances(doc, path)):
+                changed = (
+                    not value
+                    if isinstance(value, bool)
+                    else []
+                    if isinstance(value, list)
+                    else "changed text"
+                )
+                _set(doc, where, changed)
+    assert fingerprint(run_tree(tree, tmp_path, overlay)) == fingerprint(baseline)
 
 
 def test_new_fields_reach_vault_and_kubernetes_as_named(baseline: MockRun) -> None:
