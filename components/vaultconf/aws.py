@@ -32,6 +32,9 @@ class AwsSecretsEngineArgs(TypedDict, total=False):
     sts_endpoint: str
     default_lease_ttl: int | str
     max_lease_ttl: int | str
+    adopted: bool
+    """The engine existed before this stack (`vaultconf import`): the root secret key Vault holds is kept and
+    never sent (it cannot be read back); `secret_key` is then not needed. See docs/adoption.md."""
 
 
 class AwsSecretsEngine(Component):
@@ -45,7 +48,8 @@ class AwsSecretsEngine(Component):
         who = start(AwsSecretsEngine, resource_name, args, AwsSecretsEngineArgs)
         self.path = names.mount_path(args.get("path", "aws"), who, "path")
         access_key = require(args, "access_key", who, "pass the root access key id from stack secrets")
-        secret_key = require(
+        adopted = bool(args.get("adopted", False))
+        secret_key = None if adopted else require(
             args,
             "secret_key",
             who,
@@ -65,7 +69,7 @@ class AwsSecretsEngine(Component):
             self.child(names.BACKEND_CHILD),
             path=self.path,
             access_key=access_key,
-            secret_key=pulumi.Output.secret(secret_key),
+            secret_key=None if secret_key is None else pulumi.Output.secret(secret_key),
             region=args.get("region"),
             iam_endpoint=args.get("iam_endpoint"),
             sts_endpoint=args.get("sts_endpoint"),

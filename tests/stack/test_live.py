@@ -251,7 +251,8 @@ def test_import_writes_valid_yaml_and_an_import_file(fake_vault: FakeVault, tmp_
     assert old_admin["hcl"] == fake_vault.state["reads"]["sys/policies/acl/old-admin"]["policy"]
     assert parse_policy(old_admin["hcl"]) == {"sys/*": {"capabilities": ["sudo", "update"]}}
     assert doc["pki"]["roles"][0]["allowed_domains"] == ["internal.example"]
-    assert doc["aws"]["engine"] == {"mount": "aws", "region": "eu-west-2"}
+    # adopted: the root secret key Vault holds is kept (it cannot be read back)
+    assert doc["aws"]["engine"] == {"mount": "aws", "adopted": True, "region": "eu-west-2"}
     # the imported YAML is a usable config: validate finds the dangerous policy, not a schema problem
     root = write_tree(tmp_path / "cfg", {"base/imported.yaml": text})
     result = validate(root, None)

@@ -36,9 +36,9 @@ NOTES = {
     "and the stack never generates one (remove it to let Pulumi issue a new CA)",
     "pki-no-ca": "pki {path}: holds no CA yet; the first up generates one (review common_name, key_type)",
     "aws-groups": "aws role {role}: iam_groups cannot be expressed; the first up clears them",
-    "aws": "aws: the root secret key cannot be read; set the CURRENT keys (`pulumi config set --secret "
-    "vaultconf:awsAccessKey`, `... vaultconf:awsSecretKey`): the first up writes them again (an update of "
-    "secretKey, the same value in Vault)",
+    "aws": "aws: the root secret key cannot be read; `adopted: true` keeps the one Vault holds and never "
+    "sends one. Set `pulumi config set --secret vaultconf:awsAccessKey` to the access key Vault holds "
+    "(`vault read {path}/config/root`); to rotate, remove `adopted` and set vaultconf:awsSecretKey too",
     "user": "user {name}: its password cannot be read and is kept (`adopted: true`); Vault is not touched "
     "until you bump `rotation`. To publish its credentials Secret now, add `namespaces` and run "
     "`pulumi config set --secret vaultconf:{key}` with its current password",

@@ -252,6 +252,7 @@ class _Importer:
             "engine": _clean(
                 {
                     "mount": path,
+                    "adopted": True,
                     "region": root.get("region") or None,
                     "iam_endpoint": root.get("iam_endpoint") or None,
                     "sts_endpoint": root.get("sts_endpoint") or None,
@@ -261,7 +262,7 @@ class _Importer:
             ),
             "roles": roles,
         }
-        self.note("aws")
+        self.note("aws", path=path)
 
     # --- auth methods -----------------------------------------------------------------------------------
 

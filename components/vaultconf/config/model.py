@@ -115,6 +115,7 @@ class AwsEngine:
     sts_endpoint: str | None = None
     default_lease_ttl: str | int | None = None
     max_lease_ttl: str | int | None = None
+    adopted: bool = False  # `vaultconf import`: the root secret key Vault holds is kept, never sent
     node: LocDict = dataclasses.field(default_factory=LocDict, repr=False, compare=False)
 
 

@@ -214,6 +214,10 @@ AWS_ENGINE = obj(
         "sts_endpoint": _s("string", "Custom STS endpoint URL.", format="uri"),
         "default_lease_ttl": ttl("Default lease TTL of issued credentials."),
         "max_lease_ttl": ttl("Maximum lease TTL of issued credentials."),
+        "adopted": _s(
+            "boolean",
+            "Written by `vaultconf import`: Vault keeps its root secret key (awsSecretKey is not needed).",
+        ),
     },
 )
 

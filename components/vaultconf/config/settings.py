@@ -76,6 +76,8 @@ def secrets_for(cfg: Config) -> list[Setting]:
     """The Pulumi secrets this desired state needs: AWS root keys if it has an AWS engine, one per seeded
     KV key (the same names infra's build() asks for)."""
     out: list[Setting] = list(AWS_SECRETS) if cfg.aws_engine is not None else []
+    if cfg.aws_engine is not None and cfg.aws_engine.adopted:  # keeps the secret key Vault holds
+        out = [s for s in out if s.key != "awsSecretKey"]
     for store in cfg.kv:
         for seeded in store.secrets:
             for key in seeded.keys:

@@ -208,7 +208,8 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                 {  # type: ignore[arg-type]
                     "path": engine.mount,
                     "access_key": settings.secret("awsAccessKey"),
-                    "secret_key": settings.secret("awsSecretKey"),
+                    "secret_key": None if engine.adopted else settings.secret("awsSecretKey"),
+                    "adopted": engine.adopted or None,
                     "region": engine.region,
                     "iam_endpoint": engine.iam_endpoint,
                     "sts_endpoint": engine.sts_endpoint,
