@@ -491,9 +491,12 @@ SETTINGS = obj(
     {
         "userpass_mount": _s("string", "Userpass auth mount path (default userpass).", pattern=MOUNT_PATTERN),
         "create_userpass_mount": _s("boolean", "Create the userpass mount (false: reuse an existing one)."),
-        "dev_overlay": _s("boolean", "Only in a stack overlay: marks a development stack, the only kind that may "
-                          "run with `validation: warn` and use an http:// Vault address or skip-verify "
-                          "without a warning."),
+        "dev_overlay": _s(
+            "boolean",
+            "Only in a stack overlay: marks a development stack, the only kind that may "
+            "run with `validation: warn` and use an http:// Vault address or skip-verify "
+            "without a warning.",
+        ),
     },
 )
 
