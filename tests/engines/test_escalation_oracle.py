@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -31,8 +31,8 @@ import yaml
 
 from tests.engines.escalation_corpus import CORPUS, EscalationCase
 from tests.fixtures.engines import engine_path
-from tests.support.escalation_attempts import ATTEMPTS
-from tests.support.escalation_world import World, oracle_world
+from tests.support.escalation_attempts import ATTEMPTS, Attempt
+from tests.support.escalation_world import Actor, World, oracle_world
 from tests.support.vault import VaultError
 
 pytestmark = pytest.mark.engines
@@ -50,7 +50,6 @@ class Verdict:
     rules: dict[str, list[str]]
     escalations: list[str] = dataclasses.field(default_factory=list)
     wide_reads: list[str] = dataclasses.field(default_factory=list)
-    succeeded: set[str] = dataclasses.field(default_factory=set)  # names of the attempts Vault allowed
 
     @property
     def kind(self) -> str:
@@ -64,44 +63,48 @@ def _render(rules: dict[str, list[str]]) -> str:
 
 
 def try_policy(world: World, case: EscalationCase) -> Verdict:
-    """Every attempt, in order, by a holder of the case's policy and nothing else.
+    """Every attempt, in order, by a holder of the case's policy and nothing else, up to the first escalation.
 
-    After an escalation the world is reset and the holder re-created, so each attempt starts from the
-    shipped state (an earlier success, e.g. joining the privileged group, must not lend its rights).
+    A policy on which every attempt fails ran them all; test_every_attempt_can_succeed shows each attempt
+    works, so such a verdict means "refused", not "untested".
     """
     verdict = Verdict(case, case.concrete_rules(world.userpass_accessor))
-    hcl = _render(verdict.rules)
-    actor = world.new_actor(case.name, hcl)
+    actor = world.new_actor(case.name, _render(verdict.rules))
     try:
         for each in ATTEMPTS:
-            try:
-                evidence = each.run(world, actor)
-            except (VaultError, OSError, KeyError) as err:  # the harness, not the policy, failed
-                raise AssertionError(f"{case.name}: attempt '{each.name}' broke: {err}") from err
-            if not evidence:
-                continue
-            verdict.succeeded.add(each.name)
-            if each.kind == "wide-read":
+            evidence = _run(world, actor, each)
+            if evidence and each.kind == "wide-read":
                 verdict.wide_reads.append(f"{each.name}: {evidence}")
-                continue
-            verdict.escalations.append(f"{each.name}: {evidence}")
-            world.drop_actor(actor)
-            world.reset()
-            actor = world.new_actor(case.name, hcl)
+            elif evidence:
+                verdict.escalations.append(f"{each.name}: {evidence}")
+                break  # one proof is enough; later attempts would start from a changed world
     finally:
         world.drop_actor(actor)
-        world.reset()
+        world.reset_if_dirty()
     return verdict
 
 
+def _run(world: World, actor: Actor, each: Attempt) -> str | None:
+    try:
+        return each.run(world, actor)
+    except (VaultError, OSError, KeyError) as err:  # the harness, not the policy, failed
+        raise AssertionError(f"{actor.policy}: attempt '{each.name}' broke: {err}") from err
+
+
 @pytest.fixture(scope="module")
-def verdicts() -> Iterator[dict[str, Verdict]]:
+def world() -> Iterator[World]:
     binary = engine_path("vault")
     try:
-        with oracle_world(binary) as world:
-            yield {case.name: try_policy(world, case) for case in CORPUS}
+        with oracle_world(binary) as configured:
+            yield configured
     except VaultError as err:
         pytest.fail(f"the oracle Vault failed: {err}", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def verdicts(world: World, pending_analysis: dict[str, Any]) -> dict[str, Verdict]:
+    # pending_analysis is requested first so that validate already runs while Vault is tried.
+    return {case.name: try_policy(world, case) for case in CORPUS}
 
 
 # --- the analysis, through the real CLI ---------------------------------------------------------------------
@@ -125,27 +128,34 @@ def findings_for(doc: dict[str, Any], policy: str) -> list[dict[str, Any]]:
             or str(finding.get("field", "")).startswith(f"policies[{policy}]")]
 
 
-def analyse(verdict: Verdict, workdir: pathlib.Path) -> list[dict[str, Any]]:
+def analyse(case: EscalationCase, rules: dict[str, list[str]], workdir: pathlib.Path) -> list[dict[str, Any]]:
     """validate's findings for the shipped config plus this policy and a user holding it."""
-    config = workdir / verdict.case.name / "config"
+    config = workdir / case.name / "config"
     shutil.copytree(SHIPPED_CONFIG, config)
-    policy = {"name": verdict.case.name, "description": verdict.case.why, "rules": verdict.rules}
-    extra = {"policies": [policy],
-             "users": [{"name": HOLDER, "policies": [verdict.case.name]}]}
+    policy = {"name": case.name, "description": case.why, "rules": rules}
+    extra = {"policies": [policy], "users": [{"name": HOLDER, "policies": [case.name]}]}
     (config / "base" / "zz-oracle.yaml").write_text(yaml.safe_dump(extra, sort_keys=False), encoding="utf-8")
-    return findings_for(_validate(config), verdict.case.name)
+    return findings_for(_validate(config), case.name)
 
 
 @pytest.fixture(scope="module")
-def analysis(verdicts: dict[str, Verdict]) -> Iterator[dict[str, list[dict[str, Any]]]]:
+def pending_analysis(world: World) -> Iterator[dict[str, Future[list[dict[str, Any]]]]]:
+    """validate runs for every policy, started in the background as soon as the accessor is known, so
+    they overlap the attempts against Vault (they need nothing else from it)."""
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="escalation-oracle-"))
+    pool = ThreadPoolExecutor(max_workers=2)
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            answers = pool.map(lambda v: analyse(v, workdir), verdicts.values())
-            found = dict(zip(verdicts, answers, strict=True))
-        yield found
+        yield {case.name: pool.submit(analyse, case, case.concrete_rules(world.userpass_accessor), workdir)
+               for case in CORPUS}
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def analysis(pending_analysis: dict[str, Future[list[dict[str, Any]]]],
+             verdicts: dict[str, Verdict]) -> dict[str, list[dict[str, Any]]]:
+    return {name: future.result(timeout=600) for name, future in pending_analysis.items()}
 
 
 # --- tests --------------------------------------------------------------------------------------------------
@@ -166,10 +176,39 @@ def test_shipped_config_alone_has_no_error() -> None:
     assert doc["errors"] == 0, doc
 
 
-def test_every_attempt_succeeds_somewhere(verdicts: dict[str, Verdict]) -> None:
-    """An attempt Vault never allows may be broken, and would make dangerous policies look safe."""
-    proven = set().union(*(v.succeeded for v in verdicts.values()))
-    assert not {a.name for a in ATTEMPTS} - proven
+# For each attempt, a corpus policy that must let it through.
+PROOFS = {
+    "read_other_team": "esc-read-all-kv", "rewrite_own_policy": "esc-acl-own",
+    "other_password": "esc-up-password",
+    "create_user": "esc-up-users", "own_user_policies": "esc-up-own-policies",
+    "approle_secret_id": "esc-ar-secret-id", "approle_role": "esc-ar-roles", "kube_role": "esc-k8s-roles",
+    "kube_repoint": "esc-k8s-config", "jwt_role": "esc-jwt-roles", "jwt_repoint": "esc-jwt-config",
+    "token_role": "esc-tok-ops", "join_group": "esc-id-group-name", "entity_policies": "esc-id-own-entity",
+    "alias_takeover": "esc-id-alias", "remount": "esc-remount", "raw_read": "esc-raw",
+    "enable_mount": "esc-auth-enable", "tune_mount": "esc-mount-tune", "disable_mount": "esc-mount-disable",
+    "audit": "esc-audit-enable", "plugin": "esc-plugin", "revoke_others": "esc-revoke-prefix",
+    "orphan_token": "esc-tok-orphan", "pki_role": "esc-pki-role", "pki_sign": "esc-pki-sign-int",
+    "aws": "esc-aws-root", "database": "esc-db-config", "seal": "esc-seal",
+}
+
+
+def test_every_attempt_can_succeed(world: World, pending_analysis: dict[str, Any]) -> None:
+    """An attempt that can never succeed (a broken one) would make dangerous policies look safe.
+
+    (pending_analysis only starts the validate runs early, to overlap this test.)"""
+    cases = {c.name: c for c in CORPUS}
+    assert set(PROOFS) == {a.run.__name__ for a in ATTEMPTS}, "every attempt needs a proving policy"
+    failed = []
+    for each in ATTEMPTS:
+        case = cases[PROOFS[each.run.__name__]]
+        actor = world.new_actor(case.name, _render(case.concrete_rules(world.userpass_accessor)))
+        try:
+            if not _run(world, actor, each):
+                failed.append(f"'{each.name}' failed for {case.name} {case.rules}")
+        finally:
+            world.drop_actor(actor)
+            world.reset_if_dirty()
+    assert not failed, "\n".join(failed)
 
 
 def test_vault_allows_what_the_corpus_predicts(verdicts: dict[str, Verdict]) -> None:

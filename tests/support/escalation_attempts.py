@@ -25,7 +25,7 @@ import dataclasses
 import secrets
 from collections.abc import Callable
 
-from tests.support.escalation_kube import service_account_jwt
+from tests.support.escalation_kube import JwtIssuer, service_account_jwt
 from tests.support.escalation_world import CROWN_PATH, OPS_ADMIN_HCL, Actor, World, wait_remount
 
 Evidence = str | None
@@ -173,6 +173,31 @@ def kube_repoint(w: World, a: Actor) -> Evidence:
     if w.call(a.token, "POST", "auth/kubernetes/config", body)[0] in OK:
         token = _kube_login(w, "ops-deployer", service_account_jwt("ops", "ops-deployer"))
         return _crown(w, token, "re-pointed auth/kubernetes/config to the attacker's TokenReview")
+    return None
+
+
+def _jwt_login(w: World, role: str, jwt: str) -> str:
+    status, answer = w.call("", "POST", "auth/jwt/login", {"role": role, "jwt": jwt})
+    return client_token(answer) if status == 200 else ""
+
+
+@attempt("bind a jwt role to own subject, log in")
+def jwt_role(w: World, a: Actor) -> Evidence:
+    body = {"role_type": "jwt", "user_claim": "sub", "bound_subject": "billing-api",
+            "bound_audiences": ["vault"], "token_policies": ["ops-admin"]}
+    own = w.idp.token("billing-api")
+    for role in (new_name(), "billing-api"):
+        if w.call(a.token, "POST", f"auth/jwt/role/{role}", body)[0] in OK and (
+                found := _crown(w, _jwt_login(w, role, own), f"wrote jwt role {role}")):
+            return found
+    return None
+
+
+@attempt("re-point jwt auth to the attacker's key, log in as a privileged subject")
+def jwt_repoint(w: World, a: Actor) -> Evidence:
+    attacker = JwtIssuer()
+    if w.call(a.token, "POST", "auth/jwt/config", {"jwt_validation_pubkeys": [attacker.public_pem]})[0] in OK:
+        return _crown(w, _jwt_login(w, "ops-ci", attacker.token("ops-ci")), "re-pointed auth/jwt/config")
     return None
 
 

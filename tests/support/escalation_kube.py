@@ -1,4 +1,4 @@
-"""A minimal Kubernetes TokenReview endpoint for the escalation oracle, and service-account JWTs for it.
+"""Identity providers for the escalation oracle: a Kubernetes TokenReview endpoint and a JWT issuer.
 
 Vault's kubernetes auth method sends the login JWT to `<kubernetes_host>/apis/authentication.k8s.io/v1/
 tokenreviews` and trusts the answer's `status.authenticated` and `status.user` (username
@@ -11,6 +11,9 @@ tokenreviews` and trusts the answer's `status.authenticated` and `status.user` (
 
 The real kube-apiserver (tests/support/kube.py) is not needed: what is under test is whether Vault lets a
 policy holder re-point the mount or bind a role, and both endpoints are fixed, deterministic and local.
+
+`JwtIssuer` signs real ES256 JWTs for Vault's jwt auth method (an OIDC provider's role): the legitimate
+issuer's public key is what the mount trusts; an attacker's issuer is what a holder may re-point it to.
 """
 
 from __future__ import annotations
@@ -19,8 +22,13 @@ import base64
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 REVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
 MAX_BODY = 64 * 1024
@@ -119,3 +127,21 @@ class TokenReviewStub:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+class JwtIssuer:
+    """An ES256 key pair that signs JWTs (RFC 7515 compact form, raw r||s signature as JOSE requires)."""
+
+    def __init__(self) -> None:
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        self.public_pem = self._key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+    def token(self, subject: str, audience: str = "vault") -> str:
+        now = int(time.time())
+        claims = {"iss": "https://idp.example", "sub": subject, "aud": audience, "iat": now, "nbf": now - 5,
+                  "exp": now + 300}
+        signing_input = ".".join([_b64(json.dumps({"alg": "ES256", "typ": "JWT"}).encode()),
+                                  _b64(json.dumps(claims).encode())])
+        r, s = decode_dss_signature(self._key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+        return f"{signing_input}.{_b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"

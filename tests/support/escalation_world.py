@@ -10,8 +10,10 @@ What is set up (all by the root token):
   KV v2 `apps` with one folder per team (billing, reports), `pki-root` (root CA) signing `pki-int`
   (intermediate) with role `internal` for *.internal.example, the AWS engine with role `app-s3`, a database
   engine, token roles `ci` (no allowed policies: the caller's own subset) and `ops` (allows `ops-admin`);
+* jwt auth at `jwt` trusting one identity provider, with roles `billing-api` and `ops-ci` (ops-admin);
 * the crown secret `ops/data/root-creds` in its own KV v2 mount, readable only through policy `ops-admin`,
-  which these hold: userpass user `ops-root`, approle role `deployer`, kubernetes role `ops-deployer`, token
+  which these hold: userpass user `ops-root`, approle role `deployer`, kubernetes role `ops-deployer`, jwt
+  role `ops-ci`, token
   role `ops`, identity group `ops-admins` and entity `ops-entity`;
 * sacrificial objects to disable or re-point: KV mount `spare`, auth mount `spare-auth`, audit device `main`;
 * a victim token (an approle login of `deployer`) whose revocation by the holder counts as escalation;
@@ -36,7 +38,7 @@ import time
 from typing import Any
 
 from tests.support import vault as vault_support
-from tests.support.escalation_kube import TokenReviewStub
+from tests.support.escalation_kube import JwtIssuer, TokenReviewStub
 from tests.support.vault import JSON, VaultError, VaultFileServer
 
 OPS_ADMIN_HCL = 'path "ops/data/*" {\n  capabilities = ["read"]\n}\n'
@@ -49,7 +51,7 @@ PLUGIN_NAME = "oracle-plugin"
 # Base objects (what reset() keeps or puts back); anything else an attempt created is removed.
 SECRET_MOUNTS = {"apps": "kv", "ops": "kv", "spare": "kv", "pki-root": "pki", "pki-int": "pki", "aws": "aws",
                  "database": "database"}
-AUTH_MOUNTS = {"userpass": "userpass", "approle": "approle", "kubernetes": "kubernetes",
+AUTH_MOUNTS = {"userpass": "userpass", "approle": "approle", "kubernetes": "kubernetes", "jwt": "jwt",
                "spare-auth": "userpass"}
 TUNE = {"default_lease_ttl": "3600s", "max_lease_ttl": "86400s"}
 PKI_ROLE = {"allowed_domains": ["internal.example"], "allow_subdomains": True, "allow_bare_domains": False,
@@ -80,6 +82,7 @@ class World:
     def __init__(self, vault: VaultFileServer, kube: TokenReviewStub, workdir: pathlib.Path) -> None:
         self.vault = vault
         self.kube = kube
+        self.idp = JwtIssuer()  # the provider jwt auth trusts; the holder has its token for `billing-api`
         self.workdir = workdir
         self.crown = ""
         self.userpass_accessor = ""
@@ -88,12 +91,18 @@ class World:
         self.ops_entity_id = ""
         self.victim_token = ""
         self.plugin_sha = ""
+        self.dirty = True
 
     # --- raw calls ----------------------------------------------------------------------------------------
 
     def call(self, token: str, method: str, path: str, body: JSON | None = None) -> tuple[int, JSON]:
-        """One API call as `token`; (status, body). Never raises on an HTTP error: refusals are data here."""
-        return vault_support._http(self.vault.addr, method, path, body, token, timeout=20.0)
+        """One API call as `token`; (status, body). Never raises on an HTTP error: refusals are data here.
+
+        A write accepted from anyone but root marks the world dirty: only then does reset() have work."""
+        status, answer = vault_support._http(self.vault.addr, method, path, body, token, timeout=20.0)
+        if token and token != self.vault.token and method not in ("GET", "LIST") and status in (200, 204):
+            self.dirty = True
+        return status, answer
 
     def root(self, method: str, path: str, body: JSON | None = None,
              ok: tuple[int, ...] = (200, 204)) -> JSON:
@@ -201,6 +210,7 @@ class World:
                          delete=lambda n: f"auth/userpass/users/{n}")
         self._reset_approle()
         self._reset_kubernetes()
+        self._reset_jwt()
         r("POST", "auth/token/roles/ci", {"allowed_policies": [], "orphan": False})
         r("POST", "auth/token/roles/ops", {"allowed_policies": ["ops-admin"], "orphan": False})
         self._prune_list("auth/token/roles", keep=lambda n: n in ("ci", "ops"),
@@ -231,6 +241,11 @@ class World:
             r("DELETE", f"sys/plugins/catalog/secret/{PLUGIN_NAME}", ok=(200, 204, 404))
         if not self.victim_token or not self.token_alive(self.victim_token):
             self.victim_token = self._approle_login(self.deployer_role_id, self._deployer_secret_id())
+        self.dirty = False
+
+    def reset_if_dirty(self) -> None:
+        if self.dirty or self.vault.status() != 200:
+            self.reset()
 
     def _reset_mounts(self) -> None:
         r = self.root
@@ -293,6 +308,15 @@ class World:
             "token_policies": ["ops-admin"], "token_ttl": "20m"})
         self._prune_list("auth/kubernetes/role", keep=lambda n: n in ("billing-api", "ops-deployer"),
                          delete=lambda n: f"auth/kubernetes/role/{n}")
+
+    def _reset_jwt(self) -> None:
+        self.root("POST", "auth/jwt/config", {"jwt_validation_pubkeys": [self.idp.public_pem]})
+        for role, policy in (("billing-api", "billing-reader"), ("ops-ci", "ops-admin")):
+            self.root("POST", f"auth/jwt/role/{role}", {
+                "role_type": "jwt", "user_claim": "sub", "bound_subject": role, "bound_audiences": ["vault"],
+                "token_policies": [policy], "token_ttl": "20m"})
+        self._prune_list("auth/jwt/role", keep=lambda n: n in ("billing-api", "ops-ci"),
+                         delete=lambda n: f"auth/jwt/role/{n}")
 
     def _prune_list(self, path: str, keep: Any, delete: Any) -> None:
         keys = self.root("LIST", path, ok=(200, 404)).get("data", {}).get("keys") or []
