@@ -7,7 +7,8 @@ a temporary copy of infra/config with that policy and a user holding it. Both di
 
 * Vault allowed an escalation -> validate reports an error naming the policy (caught; else a miss);
 * Vault allowed only a wide read -> validate reports a finding (warning or error) naming the policy;
-* Vault refused every attempt -> validate reports no error for the policy (else a false positive).
+* Vault refused every attempt -> validate reports no error for the policy (else a false positive), and no
+  warning either (issue 11's own check: a safe policy gets no finding).
 
 The counts are printed and recorded in docs/policy-analysis.md ("Oracle").
 """
@@ -229,11 +230,13 @@ def test_analysis_agrees_with_vault(verdicts: dict[str, Verdict], analysis: dict
     misses = [v for v in allowed if not errors(v.case.name)]
     unwarned = [v for v in wide if not analysis[v.case.name]]
     false_positives = [v for v in refused if errors(v.case.name)]
+    # Issue 11's own check is stricter: a safe policy gets no finding at all, not even a warning.
+    noisy = [v for v in refused if analysis[v.case.name] and v not in false_positives]
     counts = (f"escalation oracle: corpus {len(verdicts)}, escalations Vault allowed {len(allowed)}, "
               f"caught {len(allowed) - len(misses)}, misses {len(misses)}; "
               f"wide reads Vault allowed {len(wide)}, "
               f"reported {len(wide) - len(unwarned)}; refused everything {len(refused)}, "
-              f"false positives {len(false_positives)}")
+              f"false positives {len(false_positives)}, warnings on them {len(noisy)}")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(counts)
@@ -244,5 +247,7 @@ def test_analysis_agrees_with_vault(verdicts: dict[str, Verdict], analysis: dict
         + [f"UNREPORTED WIDE READ {v.case.name} {v.rules}: Vault allowed {v.wide_reads[0]}" for v in unwarned]
         + [f"FALSE POSITIVE {v.case.name} {v.rules}: Vault refused every attempt; validate: "
            f"{[f['message'] for f in errors(v.case.name)]}" for v in false_positives]
+        + [f"WARNING ON A SAFE POLICY {v.case.name} {v.rules}: Vault refused every attempt; validate: "
+           f"{[f['message'] for f in analysis[v.case.name]]}" for v in noisy]
     )
     assert not problems, counts + "\n" + "\n".join(problems)
