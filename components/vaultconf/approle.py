@@ -51,6 +51,9 @@ class AppRoleSpec(TypedDict, total=False):
     """Name of that Secret (default "approle-<role>")."""
     rotation: int
     """Bump to issue a new secret_id (the old one is destroyed)."""
+    adopted: bool
+    """The role existed before this stack (`vaultconf import`): its secret IDs cannot be read, and apps use
+    them; while `rotation` is 0 none is issued and no Secret published (docs/adoption.md)."""
 
 
 class AppRoleArgs(TypedDict, total=False):
@@ -76,7 +79,7 @@ class AppRole(Component):
     ) -> None:
         who = start(AppRole, resource_name, args, AppRoleArgs)
         self.path = names.mount_path(args.get("path", "approle"), who, "path")
-        prepared: dict[str, tuple[dict[str, Any], list[str], str, str]] = {}
+        prepared: dict[str, tuple[dict[str, Any], list[str], str, str | None]] = {}
         self._bindings: dict[str, tuple[list[str], str, list[PolicyRules] | None]] = {}
         for role, spec in dict(args.get("roles", {})).items():
             field = f"roles[{role!r}]"
@@ -103,7 +106,9 @@ class AppRole(Component):
                 ),
                 token_bound_cidrs=cidrs(spec.get("token_bound_cidrs"), who, f"{field}.token_bound_cidrs"),
             )
-            prepared[role] = (settings, namespaces, secret_name, _issue_key(rotation, secret_ttl))
+            keep_live = bool(spec.get("adopted", False)) and rotation == 0  # no new secret ID yet
+            issue = None if keep_live else _issue_key(rotation, secret_ttl)
+            prepared[role] = (settings, namespaces, secret_name, issue)
             self._bindings[role] = (namespaces, secret_name, rules)
         if any(p[1] for p in prepared.values()) and not args.get("vault_addr"):
             raise ConfigError(
@@ -127,6 +132,9 @@ class AppRole(Component):
                 **settings,
                 opts=self.opts(),
             )
+            self.role_ids[role] = vrole.role_id
+            if issue_key is None:
+                continue
             sid = vault.approle.AuthBackendRoleSecretId(
                 self.child(f"secret-id-{slug}"),
                 backend=backend.path,
@@ -134,7 +142,6 @@ class AppRole(Component):
                 metadata=issue_key,
                 opts=self.opts(),
             )
-            self.role_ids[role] = vrole.role_id
             self.secret_ids[role] = pulumi.Output.secret(sid.secret_id)
             values = pulumi.Output.all(vrole.role_id, self.secret_ids[role], vault_addr).apply(
                 lambda v: {"role_id": v[0], "secret_id": v[1], "VAULT_ADDR": v[2]}

@@ -44,8 +44,8 @@ NOTES = {
     "`pulumi config set --secret vaultconf:{key}` with its current password",
     "kubernetes": "kubernetes auth: the CA comes from `pulumi config set vaultconf:kubernetesCaCert` and the "
     "token reviewer JWT cannot be read; set them to the current values",
-    "approle": "approle role {name}: existing secret IDs cannot be read; they keep working, and the first up "
-    "issues one more (published to the role's namespaces)",
+    "approle": "approle role {name}: existing secret IDs cannot be read; they keep working (`adopted: "
+    "true`): none is issued or published until you bump `rotation`",
     "next": "next: `pulumi up --target {provider}` (a new stack needs its provider first), then `pulumi "
     "import --file pulumi-import.json --protect=false --generate-code=false`, then `pulumi preview`",
 }

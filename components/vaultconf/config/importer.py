@@ -339,6 +339,7 @@ class _Importer:
                         "token_max_ttl": _nonzero(r.get("token_max_ttl")),
                         "secret_id_ttl": _ttl(r.get("secret_id_ttl")) or 0,
                         "secret_id_num_uses": r.get("secret_id_num_uses") or None,
+                        "adopted": True,
                     }
                 )
             )

@@ -175,6 +175,7 @@ class AppRoleRole(Obj):
     secret_id_bound_cidrs: list[str] | None = None
     token_bound_cidrs: list[str] | None = None
     rotation: int | None = None
+    adopted: bool = False  # `vaultconf import`: no new secret ID until rotation >= 1
 
 
 @dataclasses.dataclass

@@ -317,6 +317,11 @@ APPROLE_ROLE = obj(
         "secret_id_bound_cidrs": CIDRS,
         "token_bound_cidrs": CIDRS,
         "rotation": _s("integer", "Rotation counter: bump it to issue a new secret ID.", minimum=0),
+        "adopted": _s(
+            "boolean",
+            "Written by `vaultconf import`: existing secret IDs stay; none is issued (nor published) until "
+            "`rotation` is bumped.",
+        ),
     },
     ["name", "policies"],
 )

@@ -316,6 +316,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                             "secret_id_bound_cidrs": r.secret_id_bound_cidrs,
                             "token_bound_cidrs": r.token_bound_cidrs,
                             "rotation": r.rotation,
+                            "adopted": r.adopted or None,
                         }
                     )
                     for r in cfg.approle_roles
