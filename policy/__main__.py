@@ -16,8 +16,6 @@ from pulumi_policy import (
     PolicyConfigSchema,
     PolicyPack,
     ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
 )
@@ -33,31 +31,37 @@ def _config(args: Any) -> dict[str, Any]:
         return {}
 
 
-def validate_policy(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != "vault:index/policy:Policy":
-        return
-    name = lint.prop(args.props, "name") or args.name
-    ignore = (_config(args).get("ignore") or {}).get(name, [])
-    for issue in lint.policy_resource_issues(args.props, ignore):
-        if issue.severity != "error":
-            continue  # a break-glass allowance: validate prints it, the pack lets it through
-        _report(name, issue, report_violation)
+def _policies(args: StackValidationArgs) -> Any:
+    """(resource, policy name, ignore list, mounts) for every Vault policy the stack registers. A stack
+    policy, not a resource one: the analysis needs the stack's mounts (a KV store's `config` is no
+    engine's)."""
+    resources = list(args.resources)
+    mounts = lint.resource_mounts([(r.resource_type, r.props) for r in resources])
+    ignores = _config(args).get("ignore") or {}
+    for r in resources:
+        if r.resource_type == "vault:index/policy:Policy":
+            name = lint.prop(r.props, "name") or r.name
+            yield r, name, ignores.get(name, []), mounts
 
 
-def validate_wide_reads(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != "vault:index/policy:Policy":
-        return
-    name = lint.prop(args.props, "name") or args.name
-    ignore = (_config(args).get("ignore") or {}).get(name, [])
-    for issue in lint.policy_resource_warnings(args.props, ignore):
-        _report(name, issue, report_violation)
+def validate_policy(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    for r, name, ignore, mounts in _policies(args):
+        for issue in lint.policy_resource_issues(r.props, ignore, mounts):
+            if issue.severity == "error":  # an allowance: validate prints it, the pack lets it through
+                _report(name, issue, report_violation, r.urn)
 
 
-def _report(name: str, issue: Any, report_violation: ReportViolation) -> None:
+def validate_wide_reads(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    for r, name, ignore, mounts in _policies(args):
+        for issue in lint.policy_resource_warnings(r.props, ignore, mounts):
+            _report(name, issue, report_violation, r.urn)
+
+
+def _report(name: str, issue: Any, report_violation: ReportViolation, urn: Any) -> None:
     where = f" on {issue.path!r}" if issue.path else ""
     family = f", family {issue.family}" if issue.family else ""
     report_violation(
-        f"Vault policy {name!r}{where}: {issue.message} (fix: {issue.fix}; rule {issue.rule}{family})", None
+        f"Vault policy {name!r}{where}: {issue.message} (fix: {issue.fix}; rule {issue.rule}{family})", urn
     )
 
 
@@ -71,13 +75,13 @@ PolicyPack(
     name="vaultconf",
     enforcement_level=EnforcementLevel.MANDATORY,
     policies=[
-        ResourceValidationPolicy(
+        StackValidationPolicy(
             name="vault-policy-lint",
             description="No privilege escalation (docs/policy-analysis.md), no sudo, no root-level '*'.",
             validate=validate_policy,
             config_schema=PolicyConfigSchema(properties={"ignore": {"type": "object"}}),
         ),
-        ResourceValidationPolicy(
+        StackValidationPolicy(
             name="vault-policy-wide-read",
             description="Reads over + or * at the mount or team segment span several teams' secrets.",
             validate=validate_wide_reads,

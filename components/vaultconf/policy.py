@@ -31,6 +31,9 @@ class PolicyArgs(TypedDict, total=False):
     analysis: Literal["enforce", "warn"]
     """"enforce" (default): an escalation or another policy-lint error fails construction. "warn" logs it
     instead; only for demonstrating that the CrossGuard pack blocks what got this far."""
+    mounts: Mapping[str, str]
+    """What the analysis may know about mounts: path -> type ("pki", "aws", "kv-v1", "kv-v2"). The stack
+    passes the mounts its config declares, so the component judges exactly as `vaultconf validate`."""
     lint_ignore: Sequence[str]
     """Lint rules acknowledged for this policy: "sudo", "root-wildcard", "wide-read" (never an escalation)."""
     admin: Mapping[str, str]
@@ -63,18 +66,19 @@ class Policy(Component):
         admin = _admin_reason(args.get("admin"), who)
         ignore = list(args.get("lint_ignore", []))
         enforce = args.get("analysis", "enforce") != "warn"
+        mounts = policy_analysis.Mounts.of(dict(args.get("mounts", {})).items())
         document: Input[str]
         if "rules" in args:
             self.rules = args["rules"]
             document = render_policy(self.rules, component=who)
-            judge(self.rules, admin, who, "rules", ignore, enforce)
+            judge(self.rules, admin, who, "rules", ignore, enforce, mounts)
         else:
             self.rules = None
             document = args["hcl"]
             if isinstance(document, str) and not document.strip():
                 raise ConfigError(who, "hcl", "the policy is empty", "add at least one path block")
             if isinstance(document, str):
-                judge(_parse_hcl(document, who), admin, who, "hcl", ignore, enforce)
+                judge(_parse_hcl(document, who), admin, who, "hcl", ignore, enforce, mounts)
         if admin is not None:
             marker = policy_analysis.admin_marker(admin)
             if isinstance(document, str):
@@ -116,10 +120,11 @@ def judge(
     field: str,
     ignore: Sequence[str] = (),
     enforce: bool = True,
+    mounts: policy_analysis.Mounts = policy_analysis.NO_MOUNTS,
 ) -> None:
     """The policy analysis at construction: the first error raises (the message `vaultconf validate` and the
     CrossGuard pack print), warnings and an admin allowance are logged."""
-    issues = policy_analysis.analyze(rules, admin=admin, ignore=ignore)
+    issues = policy_analysis.analyze(rules, admin=admin, ignore=ignore, mounts=mounts)
     errors = sorted(
         (i for i in issues if i.severity == "error"), key=lambda i: i.rule != "escalation"
     )  # the escalation first: it is what the holder could do

@@ -100,3 +100,10 @@ def test_workload_check_warns_about_open_certificate_names(monkeypatch: pytest.M
     }
     check_access([bound], [entry], "Workload 'a'", "the user identity")
     assert warned == []
+
+
+def test_declared_mounts_make_the_component_judge_as_validate() -> None:
+    writer = {"secret/*": ["create", "update"]}  # a KV store's config or roles/x are secrets, not an engine's
+    with pytest.raises(ConfigError, match="configuring a secrets engine"):
+        run_under_mocks(lambda: vc.Policy("w", {"rules": writer}))
+    run_under_mocks(lambda: vc.Policy("w", {"rules": writer, "mounts": {"secret": "kv-v2"}}))

@@ -120,35 +120,57 @@ def pack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     sys.modules.pop("rules", None)
 
 
+def _stack(*resources: tuple[str, dict[str, Any]], config: dict[str, Any] | None = None) -> Any:
+    items = [
+        types.SimpleNamespace(resource_type=t, props=p, name=f"r{i}", urn=f"urn:r{i}")
+        for i, (t, p) in enumerate(resources)
+    ]
+    return types.SimpleNamespace(resources=items, get_config=lambda: config or {})
+
+
+POLICY = "vault:index/policy:Policy"
+
+
 def test_pack_validators_report(pack: Any, dev_resources: list[tuple[str, dict[str, Any]]]) -> None:
     policies = {p.name: p for p in pack.policies}
     assert pack.enforcement_level == "mandatory"
-    reported: list[str] = []
-    args = types.SimpleNamespace(
-        resource_type="vault:index/policy:Policy",
-        name="p",
-        props={"name": "ops", "policy": HCL_BAD},
-        get_config=lambda: {},
-    )
-    policies["vault-policy-lint"].validate(args, lambda msg, urn: reported.append(msg))
-    assert len(reported) == 4 and all("Vault policy 'ops'" in m for m in reported)
-    assert sum("privilege escalation" in m for m in reported) == 3
+    reported: list[tuple[str, Any]] = []
+
+    def report(msg: str, urn: Any) -> None:
+        reported.append((msg, urn))
+
+    ops = (POLICY, {"name": "ops", "policy": HCL_BAD})
+    policies["vault-policy-lint"].validate(_stack(ops), report)
+    assert len(reported) == 4 and all("Vault policy 'ops'" in m and urn == "urn:r0" for m, urn in reported)
+    assert sum("privilege escalation" in m for m, _ in reported) == 3
     reported.clear()
-    args.get_config = lambda: {"ignore": {"ops": ["sudo"]}}
-    policies["vault-policy-lint"].validate(args, lambda msg, urn: reported.append(msg))
+    policies["vault-policy-lint"].validate(_stack(ops, config={"ignore": {"ops": ["sudo"]}}), report)
     assert len(reported) == 3  # escalations stay
     reported.clear()
-    args.props = {"name": "ops", "policy": ADMIN + HCL_BAD}
-    policies["vault-policy-lint"].validate(args, lambda msg, urn: reported.append(msg))
+    policies["vault-policy-lint"].validate(
+        _stack((POLICY, {"name": "ops", "policy": ADMIN + HCL_BAD})), report
+    )
     assert reported == []
-    args.props = {"name": "ops", "policy": 'path "+/data/*" { capabilities = ["read"] }\n'}
-    policies["vault-policy-wide-read"].validate(args, lambda msg, urn: reported.append(msg))
-    assert len(reported) == 1 and "spans several teams' secrets" in reported[0]
+    wide = (POLICY, {"name": "ops", "policy": 'path "+/data/*" { capabilities = ["read"] }\n'})
+    policies["vault-policy-wide-read"].validate(_stack(wide), report)
+    assert len(reported) == 1 and "spans several teams' secrets" in reported[0][0]
     reported.clear()
+    # the stack's mounts count, as the YAML's do in validate: a KV store's config is no engine's
+    writer = (POLICY, {"name": "w", "policy": 'path "secret/*" { capabilities = ["update"] }\n'})
+    policies["vault-policy-lint"].validate(_stack(writer), report)
+    assert [m for m, _ in reported if "secrets-engine-config" in m]
+    reported.clear()
+    kv = ("vault:index/mount:Mount", {"path": "secret", "type": "kv", "options": {"version": "2"}})
+    policies["vault-policy-lint"].validate(_stack(writer, kv), report)
+    assert reported == []
     stack = types.SimpleNamespace(
         resources=[types.SimpleNamespace(resource_type=t, props=p) for t, p in dev_resources]
     )
-    policies["workload-least-privilege"].validate(stack, lambda msg, urn: reported.append(msg))
+    policies["workload-least-privilege"].validate(stack, lambda msg, urn: reported.append((msg, urn)))
+    assert reported == []
+    shipped = _stack(*dev_resources)
+    for name in ("vault-policy-lint", "vault-policy-wide-read"):
+        policies[name].validate(shipped, report)
     assert reported == []
 
 

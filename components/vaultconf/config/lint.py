@@ -122,17 +122,47 @@ def _camel(name: str) -> str:
     return head + "".join(p.title() for p in rest)
 
 
-def policy_resource_issues(props: Props, ignore: Iterable[str] = ()) -> list[Issue]:
+MOUNT_TYPES = {"pki": "pki", "aws": "aws", "database": "database", "kv-v2": "kv-v2"}
+
+
+def resource_mounts(resources: Sequence[tuple[str, Props]]) -> Mounts:
+    """The secrets mounts a stack registers, by type: what `vaultconf validate` knows from the YAML."""
+    pairs: list[tuple[str, str]] = []
+    for type_, props in resources:
+        path = prop(props, "path")
+        if not isinstance(path, str):
+            continue  # unknown during preview
+        if type_ == "vault:index/mount:Mount":
+            kind = str(prop(props, "type"))
+            options = prop(props, "options") or {}
+            if kind == "kv":
+                kind = (
+                    "kv-v2"
+                    if isinstance(options, Mapping) and str(options.get("version")) == "2"
+                    else "kv-v1"
+                )
+            if kind in MOUNT_TYPES or kind == "kv-v1":
+                pairs.append((path, kind))
+        elif type_ == "vault:aws/secretBackend:SecretBackend":
+            pairs.append((path, "aws"))
+    return Mounts.of(pairs)
+
+
+def policy_resource_issues(
+    props: Props, ignore: Iterable[str] = (), mounts: Mounts = policy_analysis.NO_MOUNTS
+) -> list[Issue]:
     """The blocking findings (and a break-glass allowance) of one `vault:index/policy:Policy` (its HCL)."""
-    return [i for i in _resource_lint(props, ignore) if i.severity in ("error", "allowance")]
+    return [i for i in _resource_lint(props, ignore, mounts) if i.severity in ("error", "allowance")]
 
 
-def policy_resource_warnings(props: Props, ignore: Iterable[str] = ()) -> list[Issue]:
+def policy_resource_warnings(
+    props: Props, ignore: Iterable[str] = (), mounts: Mounts = policy_analysis.NO_MOUNTS
+) -> list[Issue]:
     """The warnings (wide reads) of one `vault:index/policy:Policy`: advisory in the pack."""
-    return [i for i in _resource_lint(props, ignore) if i.severity == "warning"]
+    return [i for i in _resource_lint(props, ignore, mounts) if i.severity == "warning"]
 
 
-def _resource_lint(props: Props, ignore: Iterable[str]) -> list[Issue]:
+def _resource_lint(props: Props, ignore: Iterable[str], mounts: Mounts) -> list[Issue]:
     from .policytext import PolicySyntaxError, parse_policy
 
     text = prop(props, "policy")
@@ -143,7 +173,7 @@ def _resource_lint(props: Props, ignore: Iterable[str]) -> list[Issue]:
     except PolicySyntaxError as exc:
         return [Issue("policy-syntax", "", f"cannot read the policy HCL: {exc}", "fix the HCL")]
     # the Policy component writes a break-glass allowance into the HCL's first line
-    return lint_policy(rules, ignore, admin=policy_analysis.admin_reason(text))
+    return lint_policy(rules, ignore, mounts=mounts, admin=policy_analysis.admin_reason(text))
 
 
 def _workload_config(cm_data: Any) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from vaultconf import names
 from vaultconf.auth import SidekickAuth
 
 from .model import Config, Workload, adopted_password_key, seed_config_key
+from .rules import mounts_of
 
 
 @dataclasses.dataclass
@@ -104,6 +105,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
             )
     all_ns = list(out.namespaces.values())
 
+    mounts = mounts_of(cfg)
     for policy in cfg.policies:
         args: dict[str, Any] = {"name": policy.name}
         if policy.lint_ignore:
@@ -112,6 +114,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
             args["admin"] = {"reason": policy.admin["reason"]}  # judged again by the component
         if not settings.enforce_policy_analysis:
             args["analysis"] = "warn"
+        args["mounts"] = dict(mounts.types)  # the component judges as validate does
         if policy.hcl is not None:
             args["hcl"] = policy.hcl
         else:
@@ -316,7 +319,6 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                             "secret_id_bound_cidrs": r.secret_id_bound_cidrs,
                             "token_bound_cidrs": r.token_bound_cidrs,
                             "rotation": r.rotation,
-                            "adopted": r.adopted or None,
                         }
                     )
                     for r in cfg.approle_roles

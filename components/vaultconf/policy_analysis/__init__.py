@@ -130,6 +130,9 @@ def _escalations(
                 continue
             if text in family.self_ok and inter.templated:
                 continue  # the holder's own object, chosen by Vault
+            first = inter.segments[0]
+            if family.not_on and first.kind == LIT and mounts.types.get(first.text) in family.not_on:
+                continue
             effective = caps & evaluate(witness(inter))
             dangerous = effective & family.caps
             if family.sudo:

@@ -37,6 +37,9 @@ class Family:
     self_ok: tuple[str, ...] = ()
     """Patterns where a templated segment means the holder's own object, which is no escalation (a user
     changing its own password)."""
+    not_on: tuple[str, ...] = ()
+    """Mount types (Mounts) this family does not apply to: a KV store's `config` or `roles/x` is a secret or
+    the store's own settings, not an engine's roles or credentials."""
 
     def parsed(self) -> tuple[tuple[str, Pattern], ...]:
         return tuple((p, parse(p)) for p in self.patterns)
@@ -220,6 +223,7 @@ FAMILIES: tuple[Family, ...] = (
         "grant only the using paths: <pki>/issue/<role>, <aws>/creds/<role>, <db>/creds/<role>",
         WRITE_PATCH,
         excludes=NOT_MOUNTS,
+        not_on=("kv-v1", "kv-v2"),
     ),
 )
 
