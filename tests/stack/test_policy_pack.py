@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 import runpy
 import sys
 import types
@@ -198,3 +199,54 @@ def test_pack_rules_load_without_the_component_sdks(monkeypatch: pytest.MonkeyPa
         for name in [k for k in sys.modules if k == "vaultconf" or k.startswith("vaultconf.")]:
             del sys.modules[name]
         sys.modules.update(saved)
+
+
+PACK_PROGRAM = """
+import pulumi
+import pulumi_vault as vault
+
+config = pulumi.Config()
+provider = vault.Provider("vault", address=config.require("vaultAddress"))
+opts = pulumi.ResourceOptions(provider=provider)
+vault.Mount("kv", path="kvx", type="kv", options={"version": "2"}, opts=opts)
+READ = 'path "kvx/data/team-a/*" {\\n  capabilities = ["read"]\\n}\\n'
+vault.Policy("reader", name="reader", policy=READ, opts=opts)
+# a KV store's own paths are no engine configuration: the pack knows kvx from the registered Mount
+vault.Policy("writer", name="writer", policy='path "kvx/*" {\\n  capabilities = ["update"]\\n}\\n', opts=opts)
+extra = config.get("extra")
+if extra:
+    vault.Policy("extra", name="extra", policy=extra, opts=opts)
+"""
+
+
+@pytest.mark.engines
+def test_real_preview_blocks_escalation_and_lets_an_allowance_through(
+    tmp_path: pathlib.Path, pulumi_workspace: Any, vault_dev: Any
+) -> None:
+    from tests.fixtures.engines import engine_path
+
+    engine_path("pulumi-resource-vault")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: packcheck\nruntime: python\n", encoding="utf-8")
+    (project / "__main__.py").write_text(PACK_PROGRAM, encoding="utf-8")
+    ws = pulumi_workspace(project, env={"VAULT_TOKEN": vault_dev.token})
+    ws.stack_init("dev")
+    ws.config_set("vaultAddress", vault_dev.addr)
+
+    def preview(extra: str | None) -> tuple[int, str]:
+        if extra is None:
+            ws.run("config", "rm", "extra", check=False)
+        else:
+            ws.config_set("extra", extra)
+        result = ws.run("preview", "--policy-pack", str(ROOT / "policy"), check=False)
+        return result.returncode, result.stdout + result.stderr
+
+    code, out = preview(None)
+    assert code == 0, out
+    code, out = preview('path "auth/userpass/users/+/password" {\n  capabilities = ["update"]\n}\n')
+    assert code != 0, out
+    assert "Vault policy 'extra' on 'auth/userpass/users/+/password'" in out and "privilege escalation" in out
+    assert "vault-policy-lint" in out, out
+    code, out = preview(ADMIN + HCL_BAD)
+    assert code == 0, out
