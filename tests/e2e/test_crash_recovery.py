@@ -15,6 +15,7 @@ program (mounts, an auth method, policies, random passwords, userpass users) so 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -45,8 +46,8 @@ kv = vault.Mount("kv", path=f"{prefix}-kv", type="kv", options={"version": "2"},
 auth = vault.AuthBackend("userpass", type="userpass", path=f"{prefix}-up", opts=opts)
 for i in range(int(cfg.require("n"))):
     name = f"{prefix}-p{i}"
-    policy = vault.Policy(f"p{i}", name=name, policy=f'path "{prefix}-kv/data/{i}" {{ capabilities = ["read"] }}',
-                          opts=opts)
+    rule = f'path "{prefix}-kv/data/{i}" {{ capabilities = ["read"] }}'
+    policy = vault.Policy(f"p{i}", name=name, policy=rule, opts=opts)
     password = random.RandomPassword(f"pw{i}", length=24, special=False)
     vault.UserpassAuthBackendUser(f"u{i}", mount=auth.path, username=f"u{i}", password_wo=password.result,
                                   password_wo_version=1, token_policies=[policy.name], opts=opts)
@@ -58,8 +59,8 @@ def _kill_up_halfway(ws: Workspace, progressed: Callable[[], bool], timeout: flo
     providers) the way their own parent's death leaves them: they are this test's processes."""
     env = ws.env()
     child = subprocess.Popen([str(WRAPPER), "--non-interactive", "up", "--yes", "--skip-preview"],
-                             cwd=ws.project_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+                             cwd=ws.project_dir, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + timeout
     try:
         while not progressed():
@@ -70,10 +71,8 @@ def _kill_up_halfway(ws: Workspace, progressed: Callable[[], bool], timeout: flo
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGKILL)  # its own session: only the processes this up started
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture
@@ -83,7 +82,8 @@ def program(tmp_path: pathlib.Path, vault_dev: VaultDevServer,
         engine_path(name)
     project = write_project(tmp_path / "project", "crash", PROGRAM)
     prefix = vault_path("crash")
-    ws = Workspace(project_dir=project, state_dir=tmp_path / "state", env_extra={"VAULT_TOKEN": vault_dev.token})
+    ws = Workspace(project_dir=project, state_dir=tmp_path / "state",
+                   env_extra={"VAULT_TOKEN": vault_dev.token})
     ws.stack_init("crash")
     ws.config_set_all({"crash:prefix": prefix, "crash:addr": vault_dev.addr, "crash:n": str(POLICIES)})
     yield ws, prefix
@@ -121,7 +121,8 @@ def test_every_step_checkpoints_cancel_refresh_up(program: tuple[Workspace, str]
     _recovered(ws, vault_dev, prefix)
 
 
-def test_final_checkpoint_cancel_up_import_up(program: tuple[Workspace, str], vault_dev: VaultDevServer) -> None:
+def test_final_checkpoint_cancel_up_import_up(program: tuple[Workspace, str],
+                                              vault_dev: VaultDevServer) -> None:
     ws, prefix = program
     _kill_up_halfway(ws, lambda: len(_policies(vault_dev, prefix)) >= POLICIES // 3)
     assert _policies(vault_dev, prefix), "the killed run did write to Vault"
