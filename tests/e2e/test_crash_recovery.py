@@ -132,12 +132,12 @@ def test_final_checkpoint_cancel_up_import_up(program: tuple[Workspace, str],
     output = second.stdout + second.stderr
     assert second.returncode != 0 and "path is already in use" in output, output[-3000:]
     provider = next(r["urn"] for r in _state(ws)["resources"] if r["type"] == "pulumi:providers:vault")
+    # the two paths the killed run enabled; their import ID is the path, their provider the stack's own
     imports = {"resources": [
-        {"type": "vault:index/mount:Mount", "name": "kv", "id": f"{prefix}-kv"},
-        {"type": "vault:index/authBackend:AuthBackend", "name": "userpass", "id": f"{prefix}-up"},
+        {"type": "vault:index/mount:Mount", "name": "kv", "id": f"{prefix}-kv", "provider": "vault"},
+        {"type": "vault:index/authBackend:AuthBackend", "name": "userpass", "id": f"{prefix}-up",
+         "provider": "vault"},
     ], "nameTable": {"vault": provider}}
-    for resource in imports["resources"]:
-        resource["provider"] = "vault"
     import_file = ws.state_dir / "recover-import.json"
     import_file.write_text(json.dumps(imports), encoding="utf-8")
     ws.run("import", "--yes", "--file", str(import_file), "--protect=false", "--generate-code=false")
