@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from vaultconf import acl
 from vaultconf.policy_analysis import MAX_RULES, Mounts, admin_marker, admin_reason, analyze
 from vaultconf.policy_analysis.patterns import covers, intersect, parse, witness
 
@@ -266,3 +270,42 @@ def test_certificate_bindings() -> None:
     # the rule Vault applies is the most specific one: a bound exact path beats an open glob
     both = [{"pki-int/issue/*": ["update"]}, {ISSUE: grant(common_name=["a.internal.example"])[0][ISSUE]}]
     assert certificate_problems(both, ISSUE, mine) == []
+
+
+# --- the intersection agrees with Vault's own matching (vaultconf.acl), on random patterns ------------------
+
+SEGMENTS = ["a", "b", "ab", "+"]
+
+
+def _pattern(parts: list[str], glob: bool, tail: str) -> str:
+    body = "/".join(parts)
+    return f"{body}{'/' if body else ''}{tail}*" if glob else body
+
+
+def _matches(pattern: str, path: str) -> bool:
+    return "read" in acl.capabilities([{pattern: ["read"]}], path)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=3),
+    st.booleans(),
+    st.sampled_from(["", "a"]),
+    st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=3),
+    st.booleans(),
+    st.sampled_from(["", "a"]),
+)
+def test_intersection_agrees_with_vaults_matching(
+    p1: list[str], g1: bool, t1: str, p2: list[str], g2: bool, t2: str
+) -> None:
+    a, b = _pattern(p1, g1, t1), _pattern(p2, g2, t2)
+    got = intersect(parse(a), parse(b))
+    # every concrete path over a small alphabet, up to 5 segments: one both match means a non-empty meet
+    words = ["a", "b", "ab", "aa", "x"]
+    paths = ["/".join(p) for n in range(1, 6) for p in itertools.product(words, repeat=n)]
+    both = [p for p in paths if _matches(a, p) and _matches(b, p)]
+    if both:
+        assert got is not None, (a, b, both[:3])
+    if got is not None:
+        w = witness(got)
+        assert _matches(a, w) and _matches(b, w), (a, b, got.show(), w)
