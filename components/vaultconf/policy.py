@@ -66,7 +66,7 @@ class Policy(Component):
         admin = _admin_reason(args.get("admin"), who)
         ignore = list(args.get("lint_ignore", []))
         enforce = args.get("analysis", "enforce") != "warn"
-        mounts = policy_analysis.Mounts.of(dict(args.get("mounts", {})).items())
+        mounts = _mounts(args.get("mounts", {}), who)
         document: Input[str]
         if "rules" in args:
             self.rules = args["rules"]
@@ -102,6 +102,19 @@ def _admin_reason(admin: Any, who: str) -> str | None:
             who, "admin", f"expected {{'reason': '...'}}, got {admin!r}", "say why it may escalate"
         )
     return policy_analysis.clean_reason(admin["reason"], who)
+
+
+def _mounts(mounts: Any, who: str) -> policy_analysis.Mounts:
+    if not isinstance(mounts, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mounts.items()
+    ):
+        raise ConfigError(
+            who,
+            "mounts",
+            f"expected a mapping of mount path to type, got {mounts!r}",
+            'write e.g. {"apps": "kv-v2"}',
+        )
+    return policy_analysis.Mounts.of(mounts.items())
 
 
 def _parse_hcl(text: str, who: str) -> dict[str, Any]:

@@ -107,3 +107,11 @@ def test_declared_mounts_make_the_component_judge_as_validate() -> None:
     with pytest.raises(ConfigError, match="configuring a secrets engine"):
         run_under_mocks(lambda: vc.Policy("w", {"rules": writer}))
     run_under_mocks(lambda: vc.Policy("w", {"rules": writer, "mounts": {"secret": "kv-v2"}}))
+
+
+def test_hostile_admin_reason_and_mounts() -> None:
+    issues = lint.lint_policy({"sys/*": ["update"]}, admin="ok\x1b[31m red\nnew line reason text")
+    assert "\x1b" not in issues[0].message and "\n" not in issues[0].message
+    assert "ok[31m red new line reason text" in issues[0].message
+    with pytest.raises(ConfigError, match="mapping of mount path"):
+        run_under_mocks(lambda: vc.Policy("p", {"rules": {"a": ["read"]}, "mounts": ["apps"]}))  # type: ignore[typeddict-item]

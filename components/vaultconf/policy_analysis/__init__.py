@@ -49,10 +49,15 @@ class Issue:
     severity: str = "error"  # error | warning | allowance
 
 
+def fold_reason(reason: Any) -> str:
+    """A reason on one printable line (no control characters or escape sequences reach a terminal)."""
+    text = " ".join(str(reason).split()) if isinstance(reason, str) else ""
+    return "".join(ch for ch in text if ch.isprintable())[:MAX_REASON]
+
+
 def clean_reason(reason: Any, who: str = "policy", field: str = "admin.reason") -> str:
     """The admin allowance reason on one printable line, or ConfigError when it does not explain anything."""
-    text = " ".join(str(reason).split()) if isinstance(reason, str) else ""
-    text = "".join(ch for ch in text if ch.isprintable())[:MAX_REASON]
+    text = fold_reason(reason)
     if len(text) < MIN_REASON:
         raise ConfigError(
             who,
@@ -231,6 +236,7 @@ def analyze(
         issues.extend(_rule_issues(str(path), rule, evaluate, mounts, skip))
     if admin is None:
         return issues
+    admin = fold_reason(admin) or "(none given)"
     waived = sorted({i.family or i.rule for i in issues})
     summary = f"{len(issues)} finding(s) allowed: {', '.join(waived)}" if issues else "no finding to allow"
     return [
