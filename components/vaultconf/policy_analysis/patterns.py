@@ -18,6 +18,7 @@ the rule's pattern and the family's pattern non-empty? No probe names are involv
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 LIT, PLUS, TEMPLATE, PREFIX = "lit", "plus", "template", "prefix"
@@ -60,6 +61,7 @@ def _segment(text: str) -> Segment:
     return Segment(LIT, text)
 
 
+@functools.lru_cache(maxsize=8192)  # Patterns are frozen: the family tables are re-parsed per rule otherwise
 def parse(path: str) -> Pattern:
     """A pattern from a normalized policy path (no leading '/'; `*` only at the end)."""
     glob = path.endswith("*")
