@@ -4,7 +4,7 @@ Simulated time, stated plainly: the sidekick has no fast-forward knob, so this d
 (`sidekick.scheduler.Sidekick`, its real backoff policy, its real main loop `run()`) with an injected clock
 whose `sleep` advances time instantly. Two transports:
 
-* "down at start": the real socket client (`sidekick.vault.VaultClient`) against a closed 127.0.0.1 port,
+* "down at start": the real socket client (`sidekick.vault.VaultHttp`) against a closed 127.0.0.1 port,
   so every attempt is a real connection refused; counted from the sidekick's own request metrics.
 * "down mid-run": the test suite's in-memory Vault double (tests/sidekick/fakes.py) serves a healthy
   start (1 h token, KV, a 1 h certificate, a 1 h database-style lease), then refuses every call; counted

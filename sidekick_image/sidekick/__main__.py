@@ -8,12 +8,12 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     from .cli import build_config
-    from .errors import ConfigError
+    from .errors import SidekickConfigError
     from .log import log
 
     try:
         cfg = build_config(sys.argv[1:] if argv is None else argv)
-    except ConfigError as exc:
+    except SidekickConfigError as exc:
         sys.stderr.write(f"sidekick: configuration error: {exc}\n")
         return 2
     if isinstance(cfg, str):

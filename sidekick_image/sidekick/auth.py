@@ -7,16 +7,17 @@ from __future__ import annotations
 import os
 import time
 
-from .config import K8S_TOKEN, Config, parse_structured
-from .errors import ConfigError, VaultError
+from .config import K8S_TOKEN, Config
+from .errors import SidekickConfigError, VaultRequestError
 from .log import log
+from .structured import parse
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
 
 if TYPE_CHECKING:
     from typing import Any
 
-    from .vault import VaultClient
+    from .vault import VaultHttp
 
 
 class Token:
@@ -37,7 +38,7 @@ def _read_text(path: str, what: str) -> str:
         with open(path, encoding="utf-8") as fh:
             return fh.read().strip()
     except OSError as exc:
-        raise VaultError(f"cannot read the {what} {path}: {exc.strerror}", 0, path) from None
+        raise VaultRequestError(f"cannot read the {what} {path}: {exc.strerror}", 0, path) from None
 
 
 def _identity(path: str) -> tuple[int, int, int, int] | None:
@@ -60,7 +61,7 @@ def _ci(data: dict[str, Any], *keys: str) -> str:
 
 
 class Authenticator:
-    def __init__(self, cfg: Config, client: VaultClient, clock: Any = time.time) -> None:
+    def __init__(self, cfg: Config, client: VaultHttp, clock: Any = time.time) -> None:
         self.cfg = cfg
         self.client = client
         self.clock = clock
@@ -82,13 +83,13 @@ class Authenticator:
         self._seen = _identity(self.cfg.auth_file)
         text = _read_text(self.cfg.auth_file, "credentials file")
         try:
-            data = parse_structured(text, self.cfg.auth_file, "credentials file")
-        except ConfigError as exc:
-            raise VaultError(str(exc), 0, self.cfg.auth_file) from None
+            data = parse(text, self.cfg.auth_file, "credentials file")[0]
+        except SidekickConfigError as exc:
+            raise VaultRequestError(str(exc), 0, self.cfg.auth_file) from None
         if isinstance(data, str):  # a bare token file
             return {"token": data}
         if not isinstance(data, dict):
-            raise VaultError(f"the credentials file {self.cfg.auth_file} is not a mapping", 0)
+            raise VaultRequestError(f"the credentials file {self.cfg.auth_file} is not a mapping", 0)
         if self.cfg.auth_format == "kubernetes-vault" and _ci(data, "clientToken"):
             data = {"method": "token", "token": _ci(data, "clientToken")}
         return data
@@ -100,7 +101,7 @@ class Authenticator:
         return f"auth/{self.cfg.mount}/{default_suffix}"
 
     def login(self) -> Token:
-        """Obtain a fresh token (sets it on the client). Raises VaultError on failure."""
+        """Obtain a fresh token (sets it on the client). Raises VaultRequestError on failure."""
         method = self.cfg.auth_method
         creds = self._auth_file()
         now = self.clock()
@@ -110,7 +111,8 @@ class Authenticator:
                 token = _read_text(self.cfg.token_file, "token file")
             token = token or os.environ.get("VAULT_TOKEN", "")
             if not token:
-                raise VaultError("no Vault token: give -auth FILE with a token, auth.file, or VAULT_TOKEN", 0)
+                raise VaultRequestError("no Vault token: give -auth FILE with a token, auth.file, or "
+                                        "VAULT_TOKEN", 0)
             log.redact("token", token)
             self.client.token = token
             info = self.client.read("auth/token/lookup-self")
@@ -120,8 +122,8 @@ class Authenticator:
             username = _ci(creds, "username") or os.environ.get("VAULT_SIDEKICK_USERNAME", "")
             password = _ci(creds, "password") or os.environ.get("VAULT_SIDEKICK_PASSWORD", "")
             if not username or not password:
-                raise VaultError(f"the credentials file {self.cfg.auth_file or '(none)'} has no "
-                                 "username/password", 0)
+                raise VaultRequestError(f"the credentials file {self.cfg.auth_file or '(none)'} has no "
+                                        "username/password", 0)
             log.redact("password", password)
             path = f"{self._login_path()}/{username}"
             body: dict[str, Any] = {"password": password}
@@ -129,7 +131,7 @@ class Authenticator:
             jwt = _read_text(self.cfg.token_file or K8S_TOKEN, "service account token")
             role = self.cfg.role or _ci(creds, "role") or os.environ.get("VAULT_SIDEKICK_ROLE", "")
             if not role:
-                raise VaultError("kubernetes auth needs a role (auth.role or VAULT_SIDEKICK_ROLE)", 0)
+                raise VaultRequestError("kubernetes auth needs a role (auth.role or VAULT_SIDEKICK_ROLE)", 0)
             log.redact("jwt", jwt)
             path, body = self._login_path(), {"role": role, "jwt": jwt}
         elif method == "approle":
@@ -140,20 +142,21 @@ class Authenticator:
             secret_id = (_read_text(cfg.secret_id_file, "secret_id file") if cfg.secret_id_file else
                          _ci(creds, "secret_id", "secretid") or env_secret_id)
             if not role_id:
-                raise VaultError("approle auth needs a role_id (auth.role_id_file or the auth file)", 0)
+                raise VaultRequestError("approle auth needs a role_id (auth.role_id_file or the auth "
+                                        "file)", 0)
             log.redact("approle", secret_id)
             path = self._login_path()
             body = {"role_id": role_id}
             if secret_id:
                 body["secret_id"] = secret_id
         else:  # validated earlier; defensive
-            raise VaultError(f"unsupported auth method {method}", 0)
+            raise VaultRequestError(f"unsupported auth method {method}", 0)
         # the old token stays on the client until a new one arrives: it may still be valid
         resp = self.client.call("POST", path, body, auth=False)
         auth = resp.auth if resp else {}
         token = str(auth.get("client_token") or "")
         if not token:
-            raise VaultError(f"POST {path}: Vault returned no client token", 0, path)
+            raise VaultRequestError(f"POST {path}: Vault returned no client token", 0, path)
         log.redact("token", token)
         self.client.token = token
         return Token(float(auth.get("lease_duration") or 0), bool(auth.get("renewable")), now)

@@ -9,8 +9,10 @@ import os
 import posixpath
 import re
 
-from .config import Config, Resource, load_file, read_structured
-from .errors import ConfigError
+from . import structured
+from .config import Config, Resource
+from .config_file import load_file
+from .errors import SidekickConfigError
 from .values import parse_bool, parse_duration, parse_int, parse_mode
 
 USAGE = """\
@@ -104,10 +106,10 @@ def split_flags(argv: list[str]) -> Parsed:
         i += 1
         if arg == "--":
             if i < len(argv):
-                raise ConfigError(f"unexpected argument {argv[i]!r}: sidekick takes flags only")
+                raise SidekickConfigError(f"unexpected argument {argv[i]!r}: sidekick takes flags only")
             break
         if not arg.startswith("-") or arg == "-":
-            raise ConfigError(f"unexpected argument {arg!r}: sidekick takes flags only (see -help)")
+            raise SidekickConfigError(f"unexpected argument {arg!r}: sidekick takes flags only (see -help)")
         name = arg.lstrip("-")
         value: str | None = None
         if "=" in name:
@@ -116,10 +118,10 @@ def split_flags(argv: list[str]) -> Parsed:
             out.values[name] = "true" if value is None else value
             continue
         if name not in _STRING_FLAGS and name not in _IGNORED_STRING:
-            raise ConfigError(f"flag provided but not defined: -{name} (see -help)")
+            raise SidekickConfigError(f"flag provided but not defined: -{name} (see -help)")
         if value is None:
             if i >= len(argv):
-                raise ConfigError(f"flag needs an argument: -{name}")
+                raise SidekickConfigError(f"flag needs an argument: -{name}")
             value = argv[i]
             i += 1
         if name == "cn":
@@ -143,13 +145,14 @@ def parse_cn(spec: str, exec_timeout: float = 60.0) -> Resource:
     sep = os.environ.get("VAULT_SIDEKICK_SEPARATOR", ":")
     parts = expanded.split(sep)
     if len(parts) < 2 or len(parts) > 3:
-        raise ConfigError(f"{where}: must be TYPE:PATH[:OPTIONS] (e.g. -cn=secret:secret/db:fmt=json)")
+        raise SidekickConfigError(f"{where}: must be TYPE:PATH[:OPTIONS] "
+                                  "(e.g. -cn=secret:secret/db:fmt=json)")
     kind, path = parts[0].strip(), parts[1].strip()
     if not kind or not path:
-        raise ConfigError(f"{where}: neither TYPE nor PATH may be empty")
+        raise SidekickConfigError(f"{where}: neither TYPE nor PATH may be empty")
     if kind not in TYPE_ALIASES:
-        raise ConfigError(f"{where}: unsupported resource type {kind!r}; use one of "
-                          f"{', '.join(sorted(TYPE_ALIASES))}")
+        raise SidekickConfigError(f"{where}: unsupported resource type {kind!r}; use one of "
+                                  f"{', '.join(sorted(TYPE_ALIASES))}")
     res = Resource("", TYPE_ALIASES[kind], path)
     res.format = "yaml"
     res.renew = False  # vault-sidekick: fetch a fresh secret rather than renew, unless renew=true
@@ -158,11 +161,11 @@ def parse_cn(spec: str, exec_timeout: float = 60.0) -> Resource:
     if len(parts) == 3 and parts[2].strip():
         for item in parts[2].split(opt_sep):
             if "=" not in item:
-                raise ConfigError(f"{where}: invalid option {item!r}, must be KEY=VALUE")
+                raise SidekickConfigError(f"{where}: invalid option {item!r}, must be KEY=VALUE")
             key, value = item.split("=", 1)
             key, value = key.strip(), value.replace("|", ",")
             if not value:
-                raise ConfigError(f"{where}: option {key!r} must have a value")
+                raise SidekickConfigError(f"{where}: option {key!r} must have a value")
             _apply_option(res, key, value, f"{where}: option {key}")
     base = res.file or f"{posixpath.basename(res.path)}.{kind}"
     if not os.path.isabs(base):
@@ -210,7 +213,7 @@ def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name, "")
     try:
         return parse_bool(raw, name) if raw else default
-    except ConfigError:
+    except SidekickConfigError:
         return default
 
 
@@ -316,12 +319,13 @@ def apply_auth_env(cfg: Config) -> None:
 
 def check_auth_file(cfg: Config) -> dict[str, object]:
     """The auth file must be readable and a mapping at startup (exit 2 otherwise)."""
-    data, _ = read_structured(cfg.auth_file, "authentication file")
+    what = "authentication file"
+    data, _ = structured.parse(structured.read_bounded(cfg.auth_file, what), cfg.auth_file, what)
     if isinstance(data, str) and data.strip() and cfg.auth_method == "token":
         return {"method": "token"}  # a bare token file
     if not isinstance(data, dict):
-        raise ConfigError(f"{cfg.auth_file}: the authentication file must be a JSON/YAML mapping "
-                          "like {\"method\": \"userpass\", \"username\": ..., \"password\": ...}")
+        raise SidekickConfigError(f"{cfg.auth_file}: the authentication file must be a JSON/YAML mapping "
+                                  "like {\"method\": \"userpass\", \"username\": ..., \"password\": ...}")
     return data
 
 

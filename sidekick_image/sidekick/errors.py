@@ -1,13 +1,21 @@
-"""Exceptions shared by the sidekick's modules (kept tiny: imported everywhere)."""
+"""The sidekick's one error hierarchy (kept tiny: imported everywhere).
+
+Named apart from the component library's `vaultconf.errors.ConfigError` and the test helpers' `VaultError`,
+so that a traceback or an import says which side of the contract it came from.
+"""
 
 from __future__ import annotations
 
 
-class ConfigError(Exception):
+class SidekickError(Exception):
+    """Anything the sidekick refuses or fails at."""
+
+
+class SidekickConfigError(SidekickError):
     """Bad configuration: reported as one line, exit code 2."""
 
 
-class VaultError(Exception):
+class VaultRequestError(SidekickError):
     """A Vault request failed. `status` is the HTTP status (0 for a transport error)."""
 
     def __init__(self, message: str, status: int = 0, path: str = "") -> None:

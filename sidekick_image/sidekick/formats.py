@@ -10,7 +10,7 @@ import base64
 import json
 import re
 
-from .errors import VaultError
+from .errors import VaultRequestError
 from .outputs import OutputRefused, shown
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
@@ -33,7 +33,8 @@ def _text(value: Any) -> str:
 
 def _need(data: dict[str, Any], key: str, res: Resource) -> str:
     if key not in data:
-        raise VaultError(f"resource {res.name}: format {res.format} needs the key {key!r} in the secret", 200)
+        raise VaultRequestError(f"resource {res.name}: format {res.format} needs the key {key!r} in the "
+                                "secret", 200)
     return _text(data[key])
 
 
@@ -239,11 +240,11 @@ def render(res: Resource, data: dict[str, Any], everything: dict[str, dict[str, 
         try:
             raw = base64.b64decode(_need(data, "private_key_data", res), validate=True)
         except ValueError:
-            raise VaultError(f"resource {res.name}: private_key_data is not base64", 200) from None
+            raise VaultRequestError(f"resource {res.name}: private_key_data is not base64", 200) from None
         return [(base, raw)]
     if fmt == "template":
         return [(base, _utf8(res, render_template(res, data, everything or {})))]
-    raise VaultError(f"resource {res.name}: unknown format {fmt}", 0)
+    raise VaultRequestError(f"resource {res.name}: unknown format {fmt}", 0)
 
 
 _ENV: Any = None

@@ -24,7 +24,7 @@ import os
 import re
 import sys
 
-from .errors import ConfigError, VaultError
+from .errors import SidekickConfigError, VaultRequestError
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _UNSAFE_SEGMENT = re.compile("[\x00-\x1f\x7f/\\\\]")  # control characters, separators (also `\`)
 
 
-class OutputRefused(VaultError):
+class OutputRefused(VaultRequestError):
     """A secret whose files would leave their directory, take another resource's file, or could not be
     read back faithfully in its format. Vault answered (status 200); its content is unusable, so the
     resource fails with this message and nothing of it is written. The message never holds a value."""
@@ -76,7 +76,7 @@ def check_segment(segment: str, what: str) -> None:
 
 class Claims:
     """Which configured owner (a resource, the state file) writes which file. Built once at start from
-    the configuration: two owners of one file are a ConfigError (exit 2) naming both. At run time
+    the configuration: two owners of one file are a SidekickConfigError (exit 2) naming both. At run time
     `check` refuses a name its owner was not given, or one another owner holds."""
 
     def __init__(self, root: str) -> None:
@@ -110,11 +110,12 @@ class Claims:
                 try:
                     _place(name, self.root)
                 except OutputRefused as exc:
-                    raise ConfigError(f"{owner}: {exc}; write it inside {self.root}") from None
+                    raise SidekickConfigError(f"{owner}: {exc}; write it inside {self.root}") from None
             path = self.full(name)
             other = self._owner.get(path)
             if other is not None and other != owner:
-                raise ConfigError(f"{other} and {owner} both write {path}; give one of them another file")
+                raise SidekickConfigError(f"{other} and {owner} both write {path}; give one of them another "
+                                          "file")
             self._owner[path] = owner
         self._names.setdefault(owner, set()).update(names)
         if prefix:

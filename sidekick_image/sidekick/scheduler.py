@@ -13,7 +13,7 @@ import time
 
 from .auth import Authenticator
 from .config import Config, Resource
-from .errors import VaultError
+from .errors import VaultRequestError
 from .formats import render
 from .hooks import HookRunner
 from .lifecycle import FETCH, RENEW, Lifecycle, warn_insecure
@@ -23,7 +23,7 @@ from .outputs import Claims, OutputRefused, clean_temp_files, write_files
 from .schedule import backoff, interval_at, outage_level, refresh_at, renewal_capped, replace_at
 from .sources import Fetched, Sources
 from .tokens import LOGIN, TokenKeeper
-from .vault import VaultClient
+from .vault import VaultHttp
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
 if TYPE_CHECKING:
@@ -56,14 +56,14 @@ class Task:
 
 
 class Sidekick(TokenKeeper, Lifecycle):
-    def __init__(self, cfg: Config, client: VaultClient | None = None, clock: Any = time.time,
+    def __init__(self, cfg: Config, client: VaultHttp | None = None, clock: Any = time.time,
                  sleep: Any = None, rng: Any = random.random) -> None:
         self.cfg = cfg
         self.clock = clock
         self.rng = rng
         self.metrics = Metrics(clock)
-        self.client = client or VaultClient(cfg.vault_addr, cfg.ca_cert, cfg.tls_skip_verify,
-                                            cfg.vault_timeout, self.metrics)
+        self.client = client or VaultHttp(cfg.vault_addr, cfg.ca_cert, cfg.tls_skip_verify,
+                                          cfg.vault_timeout, self.metrics)
         if self.client.metrics is None:
             self.client.metrics = self.metrics
         self.auth = Authenticator(cfg, self.client, clock)
@@ -106,7 +106,7 @@ class Sidekick(TokenKeeper, Lifecycle):
         return backoff(attempts - 1, self.cfg.backoff_initial, self.cfg.backoff_cap, self.rng(), remaining,
                        serving)
 
-    def _vault_failed(self, exc: VaultError, now: float) -> None:
+    def _vault_failed(self, exc: VaultRequestError, now: float) -> None:
         if (exc.status == 0 or exc.status >= 500) and self.down_since is None:
             self.down_since = now
 
@@ -157,7 +157,7 @@ class Sidekick(TokenKeeper, Lifecycle):
             task.last_error = ""
             self._vault_answered(now)
             return True
-        except VaultError as exc:
+        except VaultRequestError as exc:
             task.attempts += 1
             self._vault_failed(exc, now)
             task.last_error = str(exc)
@@ -205,7 +205,7 @@ class Sidekick(TokenKeeper, Lifecycle):
         task.fetched = fetched
         try:
             self.write(task)
-        except (OSError, VaultError):  # VaultError: OutputRefused, a format's or template's refusal
+        except (OSError, VaultRequestError):  # OutputRefused, a format's or template's refusal
             # Nothing new reached the disk: readiness and renewals must keep describing what is there,
             # and the new lease (a database user, an IAM key) is handed back now instead of living out
             # its TTL unused; each retry fetches afresh.
@@ -222,7 +222,7 @@ class Sidekick(TokenKeeper, Lifecycle):
                 if other is not task and other.res.format == "template" and other.fetched is not None:
                     try:
                         self.write(other)
-                    except (OSError, VaultError) as exc:  # the template's failure is its own, not ours
+                    except (OSError, VaultRequestError) as exc:  # the template's failure is its own, not ours
                         self.metrics.inc("failures", other.res.name)
                         log.error("cannot write the secret files", resource=other.res.name, error=str(exc))
         if old is not None and old.lease_id and old.lease_id != fetched.lease_id and res.revoke:
@@ -284,7 +284,7 @@ class Sidekick(TokenKeeper, Lifecycle):
             try:
                 self.sources.revoke(lease_id)
                 log.info("old lease revoked")
-            except VaultError as exc:
+            except VaultRequestError as exc:
                 log.warning("lease revoke failed", error=str(exc))
         self.revokes = keep
 

@@ -6,7 +6,8 @@ import string
 import time
 from random import SystemRandom
 
-from .errors import VaultError
+from .contract import LEASE_RENEW_PATH, LEASE_REVOKE_PATH, http_method
+from .errors import VaultRequestError
 from .x509 import pem_validity
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .config import Resource
-    from .vault import VaultClient
+    from .vault import VaultHttp
 
 
 class Fetched:
@@ -48,7 +49,7 @@ def _random_value(size: int) -> str:
 
 
 class Sources:
-    def __init__(self, client: VaultClient, clock: Any = time.time) -> None:
+    def __init__(self, client: VaultHttp, clock: Any = time.time) -> None:
         self.client = client
         self.clock = clock
         self._mounts: dict[str, tuple[str, int]] = {}  # path → (mount, kv version)
@@ -61,19 +62,19 @@ class Sources:
         if kind == "raw":
             resp = self.client.raw("GET", res.path, query=res.params or None)
             if resp.status >= 400:
-                raise VaultError(f"GET {res.path}: HTTP {resp.status}", resp.status, res.path)
+                raise VaultRequestError(f"GET {res.path}: HTTP {resp.status}", resp.status, res.path)
             return Fetched({"content": resp.body.decode("utf-8", "replace")}, now)
-        if kind in ("pki", "write") or (kind == "aws" and res.params):
+        if http_method(kind) == "POST":  # the capability table decides (contract.CAPABILITIES)
             secret = self.client.write(res.path, dict(res.params))
-        else:
+        else:  # a read: params go in the query (aws ttl, role_arn; kv version)
             try:
                 secret = self.client.read(res.path, query=res.params or None)
-            except VaultError as exc:
+            except VaultRequestError as exc:
                 if exc.status == 404 and res.create:
                     return self._create(res, now)
                 raise
         if secret is None:
-            raise VaultError(f"{res.path}: Vault returned no data", 204, res.path)
+            raise VaultRequestError(f"{res.path}: Vault returned no data", 204, res.path)
         data = secret.data
         if kind == "secret" and _is_kv2(data):
             data = data["data"] or {}
@@ -81,12 +82,12 @@ class Sources:
         if kind == "pki":
             cert = data.get("certificate")
             if not isinstance(cert, str):
-                raise VaultError(f"POST {res.path}: the response has no certificate", 200, res.path)
+                raise VaultRequestError(f"POST {res.path}: the response has no certificate", 200, res.path)
             try:
                 out.not_before, out.not_after = pem_validity(cert)
             except (ValueError, IndexError):
-                raise VaultError(f"POST {res.path}: cannot read the certificate's validity", 200,
-                                 res.path) from None
+                raise VaultRequestError(f"POST {res.path}: cannot read the certificate's validity", 200,
+                                        res.path) from None
         return out
 
     def _create(self, res: Resource, now: float) -> Fetched:
@@ -108,7 +109,7 @@ class Sources:
             return self._mounts[path]
         try:
             info = self.client.read(f"sys/internal/ui/mounts/{path}")
-        except VaultError as exc:
+        except VaultRequestError as exc:
             if exc.retryable:
                 raise
             info = None
@@ -139,14 +140,14 @@ class Sources:
             return Fetched(dict(data), now)
         secret = self.client.read(path, query=query)
         if secret is None:
-            raise VaultError(f"GET {path}: Vault returned no data", 204, path)
+            raise VaultRequestError(f"GET {path}: Vault returned no data", 204, path)
         return Fetched(secret.data, now, secret.lease_id, float(secret.lease_duration), secret.renewable)
 
     def renew(self, lease_id: str) -> tuple[float, bool]:
         """Renew a lease; returns (new ttl, renewable). Vault caps the ttl at the lease's max TTL."""
-        secret = self.client.call("PUT", "sys/leases/renew", {"lease_id": lease_id})
+        secret = self.client.call("PUT", LEASE_RENEW_PATH, {"lease_id": lease_id})
         if secret is None:
-            raise VaultError("PUT sys/leases/renew: empty response", 204)
+            raise VaultRequestError(f"PUT {LEASE_RENEW_PATH}: empty response", 204)
         return float(secret.lease_duration), secret.renewable
 
     def revoke(self, lease_id: str) -> None:
@@ -156,12 +157,12 @@ class Sources:
         # form: then the lease id goes in the body, as before.
         if lease_id and ".." not in lease_id.split("/"):
             try:
-                self.client.call("PUT", f"sys/leases/revoke/{lease_id}")
+                self.client.call("PUT", f"{LEASE_REVOKE_PATH}/{lease_id}")
                 return
-            except VaultError as exc:
+            except VaultRequestError as exc:
                 if exc.status not in (400, 403, 404, 405):
                     raise
-        self.client.call("PUT", "sys/leases/revoke", {"lease_id": lease_id})
+        self.client.call("PUT", LEASE_REVOKE_PATH, {"lease_id": lease_id})
 
 
 def _is_kv2(data: dict[str, Any]) -> bool:

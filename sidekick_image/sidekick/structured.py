@@ -3,14 +3,14 @@
 Every input is hostile: a file is refused above MAX_FILE_BYTES before it is parsed, a YAML alias bomb is
 refused from its node graph before anything is walked or constructed (PyYAML's composer keeps an alias as a
 shared node, so nine lines hold 9^9 values: the blow-up comes only when they are walked one by one), and
-nesting beyond MAX_DEPTH is refused. Every refusal is one ConfigError naming the file and line.
+nesting beyond MAX_DEPTH is refused. Every refusal is one SidekickConfigError naming the file and line.
 """
 
 from __future__ import annotations
 
 import json
 
-from .errors import ConfigError
+from .errors import SidekickConfigError
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
 
@@ -24,36 +24,36 @@ MAX_DEPTH = 64
 
 
 def read_bounded(path: str, what: str, limit: int = MAX_FILE_BYTES) -> str:
-    """The file's UTF-8 text; one ConfigError if it cannot be read, is too large or is not UTF-8."""
+    """The file's UTF-8 text; one SidekickConfigError if it cannot be read, is too large or is not UTF-8."""
     try:
         with open(path, "rb") as fh:
             data = fh.read(limit + 1)  # never more, whatever the file claims (or /dev/zero)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+        raise SidekickConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
     if len(data) > limit:
-        raise ConfigError(f"{path}: the {what} is larger than {limit // 1024} KiB; "
-                          "is this the right file?")
+        raise SidekickConfigError(f"{path}: the {what} is larger than {limit // 1024} KiB; "
+                                  "is this the right file?")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise ConfigError(f"{path}:{line}: the {what} is not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                          "save it as UTF-8") from None
+        raise SidekickConfigError(f"{path}:{line}: the {what} is not UTF-8 text "
+                                  f"(byte 0x{data[exc.start]:02x}); save it as UTF-8") from None
 
 
 def parse(text: str, path: str, what: str) -> tuple[Any, dict[str, int]]:
     """(data, {dotted field path: line}) of JSON or YAML text; the line map is empty for JSON."""
     if len(text) > MAX_FILE_BYTES:
-        raise ConfigError(f"{path}: the {what} is larger than {MAX_FILE_BYTES // 1024} KiB")
+        raise SidekickConfigError(f"{path}: the {what} is larger than {MAX_FILE_BYTES // 1024} KiB")
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")) or path.endswith(".json"):
         try:
             return json.loads(text), {}
         except RecursionError:
-            raise ConfigError(f"{path}: the {what} is nested too deeply; flatten it") from None
+            raise SidekickConfigError(f"{path}: the {what} is nested too deeply; flatten it") from None
         except ValueError as exc:
             if path.endswith(".json"):
-                raise ConfigError(f"{path}: the {what} is not valid JSON ({exc})") from None
+                raise SidekickConfigError(f"{path}: the {what} is not valid JSON ({exc})") from None
     return _parse_yaml(text, path, what)
 
 
@@ -75,9 +75,10 @@ def _parse_yaml(text: str, path: str, what: str) -> tuple[Any, dict[str, int]]:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "syntax error"
-        raise ConfigError(f"{path}{line}: the {what} is not valid YAML/JSON ({problem})") from None
+        raise SidekickConfigError(f"{path}{line}: the {what} is not valid YAML/JSON ({problem})") from None
     except (RecursionError, MemoryError):
-        raise ConfigError(f"{path}: the {what} is nested too deeply or too large; flatten it") from None
+        raise SidekickConfigError(f"{path}: the {what} is nested too deeply or too large; "
+                                  "flatten it") from None
     finally:
         loader.dispose()
 
@@ -98,9 +99,10 @@ class _Measure:
             return known
         where = f"{self.path}:{node.start_mark.line + 1}"
         if depth > MAX_DEPTH:
-            raise ConfigError(f"{where}: nested deeper than {MAX_DEPTH} levels; flatten it")
+            raise SidekickConfigError(f"{where}: nested deeper than {MAX_DEPTH} levels; flatten it")
         if key in self.open:
-            raise ConfigError(f"{where}: an alias refers to a node that contains it; remove the recursion")
+            raise SidekickConfigError(f"{where}: an alias refers to a node that contains it; "
+                                      "remove the recursion")
         self.open.add(key)
         total = 1
         if isinstance(node.value, list):  # sequence items, or mapping (key, value) pairs
@@ -109,8 +111,8 @@ class _Measure:
                 total += sum(self.size(part, depth + 1) for part in pair)
         self.open.discard(key)
         if total > MAX_NODES:
-            raise ConfigError(f"{where}: this value expands to more than {MAX_NODES:,} values (aliases "
-                              "repeat their anchor's content); use fewer aliases")
+            raise SidekickConfigError(f"{where}: this value expands to more than {MAX_NODES:,} values "
+                                      "(aliases repeat their anchor's content); use fewer aliases")
         self.sizes[key] = total
         return total
 

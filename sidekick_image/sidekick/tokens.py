@@ -3,7 +3,7 @@ refused, and hand it back at exit. A mixin of `Sidekick` (scheduler.py)."""
 
 from __future__ import annotations
 
-from .errors import VaultError
+from .errors import VaultRequestError
 from .log import log
 from .schedule import refresh_at, renewal_capped
 
@@ -30,7 +30,7 @@ class TokenKeeper:
         fatal: str
 
         def _backoff(self, attempts: int, remaining: float = ..., serving: bool = ...) -> float: ...
-        def _vault_failed(self, exc: VaultError, now: float) -> None: ...
+        def _vault_failed(self, exc: VaultRequestError, now: float) -> None: ...
         def _vault_answered(self, now: float) -> None: ...
 
     token: Token | None
@@ -67,7 +67,7 @@ class TokenKeeper:
             renew = self.token.renewable and (self.cfg.renew_token or self.cfg.auth_method == "token")
             self._schedule_token(relogin=not renew)
             return True
-        except VaultError as exc:
+        except VaultRequestError as exc:
             self.token_attempts += 1
             self._vault_failed(exc, now)
             if self.token_action == RENEW_TOKEN and exc.status in (400, 403):
@@ -124,7 +124,7 @@ class TokenKeeper:
             return
         try:
             self.auth.revoke_self()
-        except VaultError as exc:
+        except VaultRequestError as exc:
             log.warning("token revocation failed; it expires on its own", error=str(exc))
             return
         self.token = None

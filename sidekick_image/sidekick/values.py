@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import ConfigError
+from .errors import SidekickConfigError
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h|d)")
@@ -13,10 +13,10 @@ _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h|d)")
 def parse_duration(value: object, field: str) -> float:
     """Seconds from a Go duration ("1h20m5s", "500ms", "2d") or a plain number of seconds."""
     if isinstance(value, bool):
-        raise ConfigError(f"{field}: expected a duration like 30s, 5m or 1h, got {value!r}")
+        raise SidekickConfigError(f"{field}: expected a duration like 30s, 5m or 1h, got {value!r}")
     if isinstance(value, (int, float)):
         if value < 0:
-            raise ConfigError(f"{field}: a duration cannot be negative, got {value!r}")
+            raise SidekickConfigError(f"{field}: a duration cannot be negative, got {value!r}")
         return float(value)
     text = str(value).strip()
     if re.fullmatch(r"\d+(\.\d+)?", text):
@@ -28,7 +28,7 @@ def parse_duration(value: object, field: str) -> float:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if not text or pos != len(text):
-        raise ConfigError(f"{field}: {text!r} is not a duration (use e.g. 30s, 5m, 1h30m, 2d)")
+        raise SidekickConfigError(f"{field}: {text!r} is not a duration (use e.g. 30s, 5m, 1h30m, 2d)")
     return total
 
 
@@ -44,13 +44,13 @@ def parse_bool(value: object, field: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConfigError(f"{field}: {value!r} is not a boolean (use true or false)")
+    raise SidekickConfigError(f"{field}: {value!r} is not a boolean (use true or false)")
 
 
 def parse_mode(value: object, field: str) -> int:
     """A file mode: "0600", "600", "0o600" or an int (YAML may hand us 0600 as 384 or as 600)."""
     if isinstance(value, bool):
-        raise ConfigError(f"{field}: {value!r} is not a file mode (use e.g. \"0600\")")
+        raise SidekickConfigError(f"{field}: {value!r} is not a file mode (use e.g. \"0600\")")
     if isinstance(value, int):
         # JSON 600 means "0600"; YAML 1.1 reads unquoted 0600 as the number 384, which is the mode itself.
         digits = str(value)
@@ -58,32 +58,35 @@ def parse_mode(value: object, field: str) -> int:
     else:
         text = str(value).strip().lower().removeprefix("0o")
     if not re.fullmatch(r"0?[0-7]{3}", text):
-        raise ConfigError(f"{field}: {value!r} is not an octal file mode (use e.g. \"0600\" or \"0640\")")
+        raise SidekickConfigError(f"{field}: {value!r} is not an octal file mode "
+                                  "(use e.g. \"0600\" or \"0640\")")
     mode = int(text, 8)
     if mode & 0o002:
-        raise ConfigError(f"{field}: mode {oct(mode)} makes secrets world-writable; use e.g. \"0600\"")
+        raise SidekickConfigError(f"{field}: mode {oct(mode)} makes secrets world-writable; "
+                                  "use e.g. \"0600\"")
     return mode
 
 
 def parse_int(value: object, field: str, minimum: int = 0) -> int:
     if isinstance(value, bool):
-        raise ConfigError(f"{field}: expected an integer, got {value!r}")
+        raise SidekickConfigError(f"{field}: expected an integer, got {value!r}")
     try:
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except ValueError:
-        raise ConfigError(f"{field}: expected an integer, got {value!r}") from None
+        raise SidekickConfigError(f"{field}: expected an integer, got {value!r}") from None
     if number < minimum:
-        raise ConfigError(f"{field}: must be >= {minimum}, got {number}")
+        raise SidekickConfigError(f"{field}: must be >= {minimum}, got {number}")
     return number
 
 
 def parse_float(value: object, field: str, lo: float, hi: float) -> float:
     if isinstance(value, bool):
-        raise ConfigError(f"{field}: expected a number, got {value!r}")
+        raise SidekickConfigError(f"{field}: expected a number, got {value!r}")
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ConfigError(f"{field}: expected a number between {lo} and {hi}, got {value!r}") from None
+        raise SidekickConfigError(f"{field}: expected a number between {lo} and {hi}, "
+                                  f"got {value!r}") from None
     if not lo <= number <= hi:
-        raise ConfigError(f"{field}: must be between {lo} and {hi}, got {number}")
+        raise SidekickConfigError(f"{field}: must be between {lo} and {hi}, got {number}")
     return number

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 
-from .errors import VaultError
+from .errors import VaultRequestError
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
 if TYPE_CHECKING:
@@ -251,7 +251,7 @@ class Secret:
         self.warnings: list[str] = body.get("warnings") or []
 
 
-class VaultClient:
+class VaultHttp:
     """Thread-safe (one lock around the single connection; the sidekick's traffic is tiny)."""
 
     def __init__(self, addr: str, ca_cert: str = "", skip_verify: bool = False, timeout: float = 30.0,
@@ -284,7 +284,7 @@ class VaultClient:
         if self.deadline is not None:
             if self.deadline <= time.monotonic():
                 self._count("transport_error")
-                raise VaultError(f"{method} {path}: the one-shot time bound is spent", 0, path)
+                raise VaultRequestError(f"{method} {path}: the one-shot time bound is spent", 0, path)
             deadline = min(deadline, self.deadline)
         with self._lock:
             try:
@@ -293,8 +293,8 @@ class VaultClient:
                 self.conn.close()
                 self._count("transport_error")
                 reason = exc.__class__.__name__ if not str(exc) else str(exc)
-                raise VaultError(f"{method} {path}: cannot reach Vault at {self.addr}: {reason}", 0,
-                                 path) from None
+                raise VaultRequestError(f"{method} {path}: cannot reach Vault at {self.addr}: {reason}", 0,
+                                        path) from None
         if resp.status >= 500:
             self._count("server_error")
         elif resp.status >= 400:
@@ -305,17 +305,17 @@ class VaultClient:
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None,
              query: dict[str, Any] | None = None, auth: bool = True) -> Secret | None:
-        """JSON request; None for 204. Raises VaultError for any other non-2xx status."""
+        """JSON request; None for 204. Raises VaultRequestError for any other non-2xx status."""
         resp = self.raw(method, path, body, query, auth)
         if resp.status == 204:
             return None
         if resp.status >= 400 or resp.status < 200:
-            raise VaultError(f"{method} {path}: {_errors(resp)}", resp.status, path)
+            raise VaultRequestError(f"{method} {path}: {_errors(resp)}", resp.status, path)
         try:
             decoded = json.loads(resp.body or b"{}")
         except ValueError:
-            raise VaultError(f"{method} {path}: Vault answered with a body that is not JSON", resp.status,
-                             path) from None
+            raise VaultRequestError(f"{method} {path}: Vault answered with a body that is not JSON",
+                                    resp.status, path) from None
         return Secret(decoded if isinstance(decoded, dict) else {})
 
     def read(self, path: str, query: dict[str, Any] | None = None) -> Secret | None:

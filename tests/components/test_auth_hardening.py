@@ -207,7 +207,7 @@ def workload(**extra: Any) -> vc.Workload:
 
 
 def test_timing_and_hook_limits_reach_the_sidekick_and_its_loader_accepts_them(tmp_path: Any) -> None:
-    from sidekick import config as sidekick_config
+    from sidekick import config_file as sidekick_config
 
     holder: dict[str, Any] = {}
 

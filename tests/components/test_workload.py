@@ -130,7 +130,7 @@ def test_sidekick_config_follows_the_contract(run: MockRun) -> None:
 
 def test_sidekick_parses_the_rendered_config(run: MockRun, tmp_path) -> None:
     """The sidekick's own loader accepts what the Workload renders (the contract, checked from both ends)."""
-    from sidekick import config as sidekick_config
+    from sidekick import config_file as sidekick_config
 
     for file_name, text in run.one("kubernetes:core/v1:ConfigMap").inputs["data"].items():
         path = tmp_path / file_name

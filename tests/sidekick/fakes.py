@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from sidekick.errors import VaultError
+from sidekick.errors import VaultRequestError
 from sidekick.vault import Response, Secret
 
 
@@ -69,6 +69,7 @@ class FakeVault:
         self.logins_fail = False
         self.failing: dict[str, int] = {}   # path → HTTP status it answers (0: unreachable)
         self.revoked_tokens: list[str] = []
+        self.aws_queries: list[dict[str, Any]] = []
 
     # the client's interface ----------------------------------------------------------------------
     def close(self) -> None:
@@ -88,14 +89,14 @@ class FakeVault:
         self.calls.append((method, path))
         now = self.clock()
         if self.down:
-            raise VaultError(f"{method} {path}: cannot reach Vault", 0, path)
+            raise VaultRequestError(f"{method} {path}: cannot reach Vault", 0, path)
         if path in self.failing:
-            raise VaultError(f"{method} {path}: HTTP {self.failing[path]}", self.failing[path], path)
+            raise VaultRequestError(f"{method} {path}: HTTP {self.failing[path]}", self.failing[path], path)
         if path.startswith("auth/userpass/login/"):
             if self.logins_fail:
-                raise VaultError(f"{method} {path}: HTTP 500", 500, path)
+                raise VaultRequestError(f"{method} {path}: HTTP 500", 500, path)
             if (body or {}).get("password") != self.password:
-                raise VaultError("invalid username or password", 400, path)
+                raise VaultRequestError("invalid username or password", 400, path)
             self.serial += 1
             token = f"tok-{self.serial}"
             self.valid_tokens[token] = now + self.token_ttl
@@ -103,7 +104,7 @@ class FakeVault:
             return Secret({"auth": {"client_token": token, "lease_duration": self.token_ttl,
                                     "renewable": True}})
         if self.valid_tokens.get(self.token, 0) <= now:
-            raise VaultError(f"{method} {path}: HTTP 403: permission denied", 403, path)
+            raise VaultRequestError(f"{method} {path}: HTTP 403: permission denied", 403, path)
         if path == "auth/token/revoke-self":
             self.valid_tokens.pop(self.token)
             self.revoked_tokens.append(self.token)
@@ -119,7 +120,7 @@ class FakeVault:
         if path.startswith("kv/data/"):
             key = path[len("kv/data/"):]
             if key not in self.kv:
-                raise VaultError(f"GET {path}: HTTP 404", 404, path)
+                raise VaultRequestError(f"GET {path}: HTTP 404", 404, path)
             return Secret({"data": {"data": dict(self.kv[key]), "metadata": {"version": 1}}})
         if path.startswith("database/creds/"):
             self.serial += 1
@@ -127,11 +128,22 @@ class FakeVault:
             self.leases[lease] = (now, now + self.lease_ttl)
             return Secret({"lease_id": lease, "lease_duration": self.lease_ttl, "renewable": True,
                            "data": {"username": f"user-{self.serial}", "password": f"pw-{self.serial}-xyz"}})
+        if path.startswith(("aws/creds/", "aws/sts/")):
+            # a policy granting `read` only (contract.CAPABILITIES): a POST here is refused like Vault would
+            self.aws_queries.append(dict(query or {}))
+            if method != "GET":
+                raise VaultRequestError(f"{method} {path}: HTTP 403: permission denied", 403, path)
+            self.serial += 1
+            lease = f"{path}/{self.serial}"
+            self.leases[lease] = (now, now + self.lease_ttl)
+            return Secret({"lease_id": lease, "lease_duration": self.lease_ttl, "renewable": True, "data": {
+                "access_key": f"AKIA{self.serial:016d}", "secret_key": f"sk-{self.serial}-secret",
+                "security_token": f"st-{self.serial}" if path.startswith("aws/sts/") else None}})
         if path == "sys/leases/renew":
             lease = (body or {})["lease_id"]
             created, expiry = self.leases.get(lease, (0, 0))
             if expiry <= now or self.renew_refused:
-                raise VaultError("lease not found", 400, path)
+                raise VaultRequestError("lease not found", 400, path)
             new_expiry = min(now + self.lease_ttl, created + self.lease_max_ttl)
             self.leases[lease] = (created, new_expiry)
             return Secret({"lease_id": lease, "lease_duration": new_expiry - now, "renewable": True})
@@ -144,4 +156,4 @@ class FakeVault:
             return Secret({"lease_id": "", "lease_duration": 0, "data": {
                 "certificate": cert, "private_key": key, "issuing_ca": cert, "ca_chain": [cert],
                 "serial_number": str(self.serial)}})
-        raise VaultError(f"{method} {path}: HTTP 404", 404, path)
+        raise VaultRequestError(f"{method} {path}: HTTP 404", 404, path)

@@ -10,7 +10,7 @@ import sys
 import pytest
 from sidekick.cli import build_config, parse_cn, split_flags
 from sidekick.config import Config
-from sidekick.errors import ConfigError
+from sidekick.errors import SidekickConfigError
 
 # The pod spec args from vault-sidekick's README ("Example Usage"), verbatim.
 README_ARGS = [
@@ -101,18 +101,18 @@ def test_relative_file_is_kept_in_the_output_dir() -> None:
     ("secret:a/b:retries=x", "expected an integer"),
 ])
 def test_bad_specs(spec: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(SidekickConfigError, match=message):
         parse_cn(spec)
 
 
 def test_unknown_format_and_flag(token_env: None) -> None:
-    with pytest.raises(ConfigError, match="unknown format 'xml'"):
+    with pytest.raises(SidekickConfigError, match="unknown format 'xml'"):
         build_config(["-cn=secret:a/b:fmt=xml"])
-    with pytest.raises(ConfigError, match="flag provided but not defined: -bogus"):
+    with pytest.raises(SidekickConfigError, match="flag provided but not defined: -bogus"):
         split_flags(["-bogus=1"])
-    with pytest.raises(ConfigError, match="flag needs an argument: -vault"):
+    with pytest.raises(SidekickConfigError, match="flag needs an argument: -vault"):
         split_flags(["-vault"])
-    with pytest.raises(ConfigError, match="not a URL"):
+    with pytest.raises(SidekickConfigError, match="not a URL"):
         build_config(["-vault=ftp://x", "-cn=secret:a"])
 
 
@@ -122,18 +122,18 @@ def test_auth_file_picks_method_and_must_be_readable(token_env: None, tmp_path: 
         json.dump({"username": "app", "password": "pw-123456", "method": "userpass"}, fh)
     cfg = config([f"-auth={login}", "-cn=secret:a"])
     assert cfg.auth_method == "userpass" and cfg.auth_file == login
-    with pytest.raises(ConfigError, match="cannot read the authentication file"):
+    with pytest.raises(SidekickConfigError, match="cannot read the authentication file"):
         build_config([f"-auth={login}.missing", "-cn=secret:a"])
     with open(login, "w") as fh:
         fh.write("[1, 2")
-    with pytest.raises(ConfigError, match="not valid"):
+    with pytest.raises(SidekickConfigError, match="not valid"):
         build_config([f"-auth={login}", "-cn=secret:a"])
 
 
 def test_duplicate_names_get_suffixes(token_env: None) -> None:
     cfg = config(["-cn=secret:a/x:fmt=json", "-cn=secret:b/x:fmt=json,file=other"])
     assert [r.name for r in cfg.resources] == ["x.secret", "other"]
-    with pytest.raises(ConfigError, match="both write"):
+    with pytest.raises(SidekickConfigError, match="both write"):
         build_config(["-cn=secret:a/x", "-cn=secret:b/x"])
 
 

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 from sidekick import structured
-from sidekick.config import load_file, parse_structured
-from sidekick.errors import ConfigError
+from sidekick.config_file import load_file
+from sidekick.errors import SidekickConfigError
 
 from tests.support.limits import alias_bomb, run_bounded, write_large
 
@@ -70,16 +70,16 @@ def test_malformed_configs_give_one_line(tmp_path: pathlib.Path, name: str, cont
 
 
 def test_the_credentials_file_is_bounded_too() -> None:
-    with pytest.raises(ConfigError, match="expands to more than"):
-        parse_structured(alias_bomb(), "/etc/vault-sidekick/login", "credentials file")
-    with pytest.raises(ConfigError, match="larger than"):
-        parse_structured("x" * (structured.MAX_FILE_BYTES + 1), "/etc/login", "credentials file")
+    with pytest.raises(SidekickConfigError, match="expands to more than"):
+        structured.parse(alias_bomb(), "/etc/vault-sidekick/login", "credentials file")
+    with pytest.raises(SidekickConfigError, match="larger than"):
+        structured.parse("x" * (structured.MAX_FILE_BYTES + 1), "/etc/login", "credentials file")
 
 
 def test_lines_still_point_at_the_field(tmp_path: pathlib.Path) -> None:
     config = tmp_path / "s.yaml"
     config.write_text(GOOD + "    mode: banana\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"s\.yaml:4: "):
+    with pytest.raises(SidekickConfigError, match=r"s\.yaml:4: "):
         load_file(str(config))
     # an anchor reused within the budget loads, each alias with the anchor's values
     shared = GOOD.replace("  - {name: db, type: kv, path: kv/db}\n",

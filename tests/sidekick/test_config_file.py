@@ -7,8 +7,9 @@ import pathlib
 
 import pytest
 from sidekick.cli import build_config
-from sidekick.config import Config, load_file
-from sidekick.errors import ConfigError
+from sidekick.config import Config
+from sidekick.config_file import load_file
+from sidekick.errors import SidekickConfigError
 
 CONTRACT = """\
 vault:
@@ -97,7 +98,7 @@ def test_json_file_and_cli_overrides(tmp_path: pathlib.Path, login: pathlib.Path
     ("resources:\n  - name: a\n    type: kv\n    path: kv/a\n    formt: json\n",
      r"c.yaml:6: unknown field 'resources\[0\].formt'; did you mean 'format'\?"),
     ("resources:\n  - name: a\n    type: kv\n    path: kv/a\n    format: xml\n", "unknown format 'xml'"),
-    ("resources:\n  - name: a\n    type: nope\n    path: x\n", "type 'nope' is not supported"),
+    ("resources:\n  - name: a\n    type: nope\n    path: x\n", "unknown type 'nope'"),
     ("resources:\n  - name: a\n    type: kv\n    path: kv/a\n    mode: 0666\n", "world-writable"),
     ("resources:\n  - name: a\n    type: kv\n    path: kv/a\n    update: often\n",
      r"c.yaml:6: .*not a duration"),
@@ -113,15 +114,15 @@ def test_json_file_and_cli_overrides(tmp_path: pathlib.Path, login: pathlib.Path
 ])
 def test_bad_files_give_one_line(tmp_path: pathlib.Path, snippet: str, message: str) -> None:
     path = write(tmp_path, "auth: {method: token}\n" + snippet, "c.yaml")
-    with pytest.raises(ConfigError, match=message) as info:
+    with pytest.raises(SidekickConfigError, match=message) as info:
         build_config([f"--config={path}"])
     assert "\n" not in str(info.value)
 
 
 def test_missing_config_and_credentials(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(ConfigError, match="cannot read the sidekick config"):
+    with pytest.raises(SidekickConfigError, match="cannot read the sidekick config"):
         load_file(str(tmp_path / "absent.yaml"))
     path = write(tmp_path, f"auth: {{method: userpass, file: {tmp_path}/nope}}\n"
                            "resources: [{name: a, type: kv, path: kv/a}]\n")
-    with pytest.raises(ConfigError, match="cannot read the authentication file"):
+    with pytest.raises(SidekickConfigError, match="cannot read the authentication file"):
         build_config([f"--config={path}"])

@@ -10,7 +10,7 @@ import pathlib
 import pytest
 from sidekick.__main__ import main
 from sidekick.config import Resource
-from sidekick.errors import ConfigError
+from sidekick.errors import SidekickConfigError
 from sidekick.formats import render
 from sidekick.outputs import MAX_FILES, Claims, OutputRefused, write_files
 
@@ -175,7 +175,7 @@ def test_two_resources_writing_one_file_is_a_configuration_error(tmp_path: pathl
     main(base + clashes[0])
     err = capsys.readouterr().err
     assert "'tls'" in err and "'tls.crt'" in err  # names both resources
-    with pytest.raises(ConfigError, match="the state file and resource 'state'"):
+    with pytest.raises(SidekickConfigError, match="the state file and resource 'state'"):
         make_config(tmp_path, resource("state", "secret", "s/x", file=".sidekick-state.json"))
 
 

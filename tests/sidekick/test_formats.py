@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from sidekick.config import Resource
-from sidekick.errors import VaultError
+from sidekick.errors import VaultRequestError
 from sidekick.formats import render
 
 DATA = {"username": "app", "password": "p'w,\"x", "port": 5432}
@@ -57,7 +57,7 @@ def test_cert_bundle_chain() -> None:
                       "out-key.pem": b"KEY\n"}
     chain = dict(render(res("certchain"), PKI))
     assert chain["out-cert-chain.pem"] == b"CERT\nCA\nROOT\n"
-    with pytest.raises(VaultError, match="needs the key 'private_key'"):
+    with pytest.raises(VaultRequestError, match="needs the key 'private_key'"):
         render(res("cert"), {"certificate": "x", "issuing_ca": "y"})
 
 
@@ -78,10 +78,10 @@ def test_template_combines_secrets_sandboxed() -> None:
     [(_, content)] = render(r, DATA, {"db": {"password": "X1"}})
     assert content == b"db=X1 me=app 5432\n"
     evil = res("template", template="{{ ''.__class__.__mro__[1].__subclasses__() }}")
-    with pytest.raises(VaultError, match="template error: SecurityError"):
+    with pytest.raises(VaultRequestError, match="template error: SecurityError"):
         render(evil, DATA, {})
     missing = res("template", template="{{ secrets['nope'].x }}")
-    with pytest.raises(VaultError, match="template error: UndefinedError"):
+    with pytest.raises(VaultRequestError, match="template error: UndefinedError"):
         render(missing, DATA, {})
 
 

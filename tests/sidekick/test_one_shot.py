@@ -278,7 +278,7 @@ def test_signal_hooks_make_the_sidekick_non_dumpable() -> None:
 
 def test_new_flags_and_config_keys(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sidekick.cli import build_config
-    from sidekick.errors import ConfigError
+    from sidekick.errors import SidekickConfigError
 
     monkeypatch.setenv("VAULT_TOKEN", "dummy-token-value")
     cfg = build_config(["-one-shot", "-one-shot-timeout=90s", "-keep-token", "-listen=127.0.0.1:9000"])
@@ -293,11 +293,12 @@ def test_new_flags_and_config_keys(tmp_path: pathlib.Path, monkeypatch: pytest.M
     assert isinstance(cfg, Config)
     assert (cfg.one_shot_timeout, cfg.keep_token, cfg.listen) == (120.0, True, "[::1]:9191")
     assert cfg.resources[0].hooks.env == {"APP_MODE": "reload"}
-    with pytest.raises(ConfigError, match="one_shot_timeout must be a positive"):
+    with pytest.raises(SidekickConfigError, match="one_shot_timeout must be a positive"):
         build_config(["-one-shot", "-one-shot-timeout=0s"])
     path.write_text("vault: {addr: 'https://v:8200'}\none_shot: true\nresources:\n- {name: a, type: kv, "
                     "path: kv/a, on_change: {exec: [/bin/true], env: {'bad name': x}}}\n")
-    with pytest.raises(ConfigError, match=r"c.yaml:\d+: resources\[0\].on_change.env must map"):
+    with pytest.raises(SidekickConfigError,
+                       match=r"c.yaml:\d+: resources\[0\].on_change.env: .* is not a map of variable names"):
         build_config([f"--config={path}"])
 
 

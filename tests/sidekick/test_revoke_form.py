@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sidekick.errors import VaultError
+from sidekick.errors import VaultRequestError
 from sidekick.sources import Sources
-from sidekick.vault import VaultClient
+from sidekick.vault import VaultHttp
 from vaultconf.config.rules import revoke_scope
 
 from tests.sidekick import vaultkit as vk
@@ -26,7 +26,7 @@ class Client:
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> None:
         self.calls.append((method, path, body))
         if path != "sys/leases/revoke" and self.url_status:
-            raise VaultError(f"{method} {path}: HTTP {self.url_status}", self.url_status, path)
+            raise VaultRequestError(f"{method} {path}: HTTP {self.url_status}", self.url_status, path)
 
 
 def test_the_lease_id_goes_in_the_url() -> None:
@@ -45,7 +45,7 @@ def test_refused_url_form_falls_back_to_the_body(status: int) -> None:
 
 def test_a_transient_error_is_not_hidden_by_the_fallback() -> None:
     client = Client(503)
-    with pytest.raises(VaultError):
+    with pytest.raises(VaultRequestError):
         Sources(client).revoke("aws/creds/app-s3/AbC123")  # type: ignore[arg-type]
     assert len(client.calls) == 1
 
@@ -85,11 +85,11 @@ def test_the_scoped_grant_lets_the_sidekick_revoke_its_own_leases_only(
     own = _leased_certificate(vault_dev, pki, "web", app_token)
     foreign = _leased_certificate(vault_dev, pki, "other", vault_dev.token)
 
-    client = VaultClient(vault_dev.addr)
+    client = VaultHttp(vault_dev.addr)
     client.token = app_token
     Sources(client).revoke(own)
     assert vk.lease_alive(vault_dev, own) < 0  # gone
-    with pytest.raises(VaultError) as refused:
+    with pytest.raises(VaultRequestError) as refused:
         Sources(client).revoke(foreign)  # another secret's lease: neither form is allowed
     assert refused.value.status == 403
     assert vk.lease_alive(vault_dev, foreign) > 0

@@ -431,3 +431,22 @@ def test_a_lease_whose_files_cannot_be_written_is_revoked(tmp_path: pathlib.Path
     assert on_disk is not None and app.tasks[0].written
     alive = [lease for lease, (_, expiry) in vault.leases.items() if expiry > clock.now]
     assert alive == [on_disk.lease_id], alive  # only the lease whose credentials are on disk
+
+
+@pytest.mark.parametrize("path", ["aws/creds/app", "aws/sts/app"])
+def test_aws_credentials_are_read_renewed_and_revoked(tmp_path: pathlib.Path, clock: FakeClock,
+                                                      vault: FakeVault, path: str) -> None:
+    """AWS credentials, creds and sts alike, are fetched with a GET (`read` is all a policy grants,
+    contract.CAPABILITIES; the fake refuses a POST), their params in the query; the lease is renewed and,
+    with revoke, handed back at shutdown."""
+    res = resource("cloud", "aws", path, params={"ttl": "15m"}, revoke=True)
+    res.format = "aws"
+    cfg = make_config(tmp_path, res)
+    app, run = runner(cfg, vault, clock, clock.now + 900)
+    assert run() == 0
+    assert [m for m, p in vault.calls if p == path] == ["GET"] and vault.aws_queries == [{"ttl": "15m"}]
+    assert any(p == "sys/leases/renew" for _, p in vault.calls)  # renewed at ~2/3 of its 600 s lease
+    data = app.tasks[0].fetched.data if app.tasks[0].fetched else {}
+    text = (tmp_path / "out" / "cloud").read_text()
+    assert f"aws_access_key_id={data['access_key']}\naws_secret_access_key={data['secret_key']}\n" in text
+    assert not vault.leases  # revoked at shutdown

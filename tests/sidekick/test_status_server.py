@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sidekick import server as server_mod
 from sidekick.config import Config
-from sidekick.errors import ConfigError
+from sidekick.errors import SidekickConfigError
 from sidekick.server import StatusServer, parse_listen
 
 
@@ -134,7 +134,7 @@ def test_listen_addresses(listen: str, addr: tuple[str, int]) -> None:
 def test_bad_listen_addresses_are_config_errors(listen: str) -> None:
     cfg = Config()
     cfg.vault_addr, cfg.one_shot, cfg.listen = "https://v:8200", True, listen
-    with pytest.raises(ConfigError, match=r"must be HOST:PORT|at most 65535"):
+    with pytest.raises(SidekickConfigError, match=r"must be HOST:PORT|at most 65535"):
         cfg.validate()
 
 

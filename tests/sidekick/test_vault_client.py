@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sidekick.errors import VaultError
-from sidekick.vault import VaultClient
+from sidekick.errors import VaultRequestError
+from sidekick.vault import VaultHttp
 
 SEEN: list[dict[str, str]] = []
 
@@ -75,7 +75,7 @@ def http() -> Iterator[str]:
 
 def test_requests_keep_alive_and_bodies(http: str) -> None:
     SEEN.clear()
-    client = VaultClient(http)
+    client = VaultHttp(http)
     client.token = "tok-123456"
     secret = client.read("kv/data/a b", query={"version": 2})
     assert secret is not None and secret.lease_id == "l1" and secret.lease_duration == 60 and secret.renewable
@@ -90,14 +90,14 @@ def test_requests_keep_alive_and_bodies(http: str) -> None:
 
 
 def test_errors_name_status_not_secrets(http: str) -> None:
-    client = VaultClient(http)
+    client = VaultHttp(http)
     client.token = "tok-very-secret"
-    with pytest.raises(VaultError) as info:
+    with pytest.raises(VaultRequestError) as info:
         client.read("denied/path")
     assert info.value.status == 403 and info.value.permission_denied
     assert "permission denied" in str(info.value) and "tok-very-secret" not in str(info.value)
-    dead = VaultClient("http://127.0.0.1:1")
-    with pytest.raises(VaultError) as down:
+    dead = VaultHttp("http://127.0.0.1:1")
+    with pytest.raises(VaultRequestError) as down:
         dead.read("x")
     assert down.value.status == 0 and down.value.retryable and "cannot reach Vault" in str(down.value)
 
@@ -133,9 +133,9 @@ def test_tls_verification(tmp_path: pathlib.Path) -> None:
     ctx, ca = _tls_pair(tmp_path)
     server, url = serve(ctx)
     try:
-        assert VaultClient(url, ca_cert=str(ca)).read("x") is not None
-        with pytest.raises(VaultError, match="cannot reach Vault"):
-            VaultClient(url).read("x")  # the system CAs do not trust it
-        assert VaultClient(url, skip_verify=True).read("x") is not None
+        assert VaultHttp(url, ca_cert=str(ca)).read("x") is not None
+        with pytest.raises(VaultRequestError, match="cannot reach Vault"):
+            VaultHttp(url).read("x")  # the system CAs do not trust it
+        assert VaultHttp(url, skip_verify=True).read("x") is not None
     finally:
         server.shutdown()
