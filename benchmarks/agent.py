@@ -31,6 +31,7 @@ from tests.support.vault import VaultDevServer, find_vault, read_audit, start_de
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIDEKICK = ROOT / ".venv" / "bin" / "sidekick"
 FILES = ("db.json", "tls.crt", "tls.key", "tls.ca", "otp.json")
+KV_50 = 47  # the 50-secret sidekick: db, tls, otp and 47 more KV secrets
 TICK = os.sysconf("SC_CLK_TCK")
 
 POLICY = """
@@ -98,7 +99,9 @@ def provision(vault: VaultDevServer) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-    for who in ("sk", "agent"):
+    for i in range(KV_50):
+        req("POST", f"kv/data/app/s{i}", {"data": {"username": f"app{i}", "password": f"bench-password-{i}"}})
+    for who in ("sk", "agent", "sk50"):
         req("PUT", f"sys/policies/acl/bench-{who}", {"policy": POLICY})
         req("POST", f"sys/auth/approle-{who}", {"type": "approle"})
         req("POST", f"auth/approle-{who}/role/app", {"token_policies": f"bench-{who}", "token_ttl": "1h",
@@ -119,32 +122,49 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
-def _rss_kib(pid: int) -> int:
+def _mem_kib(pid: int) -> dict[str, int]:
+    """VmRSS, RssAnon (the process's own heap and stacks: what file-backed pages of a big binary do not
+    inflate) and Pss (shared pages divided among their users), KiB."""
+    out = {"rss": 0, "anon": 0, "pss": 0}
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+            out["rss"] = int(line.split()[1])
+        elif line.startswith("RssAnon:"):
+            out["anon"] = int(line.split()[1])
+    try:
+        for line in pathlib.Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                out["pss"] = int(line.split()[1])
+    except OSError:
+        pass
+    return out
 
 
-def _all_written(out: pathlib.Path) -> bool:
-    return all((out / f).is_file() and (out / f).stat().st_size > 0 for f in FILES)
+def _median_mib(values: list[int]) -> float:
+    ordered = sorted(values)
+    return round(ordered[len(ordered) // 2] / 1024, 1) if ordered else 0.0
+
+
+def _all_written(out: pathlib.Path, files: tuple[str, ...] = FILES) -> bool:
+    return all((out / f).is_file() and (out / f).stat().st_size > 0 for f in files)
 
 
 class Runner:
-    def __init__(self, who: str, argv: list[str], out: pathlib.Path, log: pathlib.Path) -> None:
-        self.who, self.out = who, out
+    def __init__(self, who: str, argv: list[str], out: pathlib.Path, log: pathlib.Path,
+                 files: tuple[str, ...] = FILES) -> None:
+        self.who, self.out, self.files = who, out, files
         out.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
         with open(log, "ab") as fh:
             self.started = time.monotonic()
             self.proc = subprocess.Popen(argv, stdout=fh, stderr=fh, stdin=subprocess.DEVNULL, env=env)
         self.ready_after: float | None = None
-        self.rss: list[int] = []
+        self.mem: list[dict[str, int]] = []
         self.cpu0 = self.cpu1 = 0.0
         self.log = log
 
     def poll_ready(self) -> None:
-        if self.ready_after is None and _all_written(self.out):
+        if self.ready_after is None and _all_written(self.out, self.files):
             self.ready_after = time.monotonic() - self.started
         if self.proc.poll() is not None:
             tail = "\n".join(self.log.read_text(errors="replace").splitlines()[-15:])
@@ -161,7 +181,7 @@ class Runner:
 
 
 def _count_requests(audit: pathlib.Path, start: float, end: float) -> dict[str, int]:
-    counts = {"sk": 0, "agent": 0}
+    counts = {"sk": 0, "agent": 0, "sk50": 0}
     for entry in read_audit(audit, "request"):
         ts = entry.get("time", "")
         try:
@@ -174,7 +194,7 @@ def _count_requests(audit: pathlib.Path, start: float, end: float) -> dict[str, 
         blob = (json.dumps(auth.get("policies") or []) + str(req.get("mount_point", ""))
                 + str(req.get("path", "")))
         for who in counts:
-            if f"bench-{who}" in blob or f"approle-{who}/" in blob:
+            if f'"bench-{who}"' in blob or f"approle-{who}/" in blob:  # quoted: sk is a prefix of sk50
                 counts[who] += 1
     return counts
 
@@ -187,7 +207,7 @@ def run(window: float, warmup: float = 10.0) -> dict[str, Any]:
         audit = vault.enable_file_audit()
         provision(vault)
         runners = []
-        for who in ("sk", "agent"):
+        for who in ("sk", "agent", "sk50"):
             d = work / who
             d.mkdir()
             _approle_files(vault, who, d)
@@ -206,6 +226,14 @@ def run(window: float, warmup: float = 10.0) -> dict[str, Any]:
             ],
         }
         (work / "sk" / "sidekick.json").write_text(json.dumps(sk_cfg))
+        sk50_cfg = {**sk_cfg, "auth": {**sk_cfg["auth"], "mount": "approle-sk50",  # type: ignore[dict-item]
+                                       "role_id_file": str(work / "sk50" / "role_id"),
+                                       "secret_id_file": str(work / "sk50" / "secret_id")},
+                    "output_dir": str(work / "sk50" / "out"), "listen": f"127.0.0.1:{free_port()}",
+                    "resources": [*sk_cfg["resources"],
+                                  *({"name": f"s{i}", "type": "kv", "path": f"kv/data/app/s{i}",
+                                     "file": f"s{i}.json", "format": "json"} for i in range(KV_50))]}
+        (work / "sk50" / "sidekick.json").write_text(json.dumps(sk50_cfg))
         hcl = agent_hcl(vault.addr, work / "agent", work / "agent" / "out")
         (work / "agent" / "agent.hcl").write_text(hcl)
         t0 = time.time()
@@ -213,6 +241,10 @@ def run(window: float, warmup: float = 10.0) -> dict[str, Any]:
                               work / "sk" / "out", work / "sk" / "log"))
         runners.append(Runner("agent", [str(binary), "agent", f"-config={work / 'agent' / 'agent.hcl'}"],
                               work / "agent" / "out", work / "agent" / "log"))
+        sk50_argv = [str(SIDEKICK), "--config", str(work / "sk50" / "sidekick.json")]
+        runners.append(Runner("sidekick_50", sk50_argv,
+                              work / "sk50" / "out", work / "sk50" / "log",
+                              (*FILES, *(f"s{i}.json" for i in range(KV_50)))))
         deadline = time.monotonic() + 120
         while any(r.ready_after is None for r in runners):
             for r in runners:
@@ -229,7 +261,7 @@ def run(window: float, warmup: float = 10.0) -> dict[str, Any]:
         while time.monotonic() < end:
             for r in runners:
                 r.poll_ready()
-                r.rss.append(_rss_kib(r.proc.pid))
+                r.mem.append(_mem_kib(r.proc.pid))
             time.sleep(1.0)
         for r in runners:
             r.cpu1 = _cpu_seconds(r.proc.pid)
@@ -237,12 +269,15 @@ def run(window: float, warmup: float = 10.0) -> dict[str, Any]:
         counts = _count_requests(audit, start_wall, end_wall)
         total_counts = _count_requests(audit, t0 - 5, end_wall)
         result: dict[str, Any] = {"window_s": round(end_wall - start_wall, 1), "vault": vault_version(binary)}
-        for r, key in zip(runners, ("sk", "agent"), strict=True):
-            rss = sorted(r.rss)
+        for r, key in zip(runners, ("sk", "agent", "sk50"), strict=True):
+            rss = [m["rss"] for m in r.mem]
             result[r.who] = {
+                "resources": len(r.files) - 2,  # tls is three files
                 "first_files_s": round(r.ready_after or 0.0, 2),
-                "rss_median_mib": round(rss[len(rss) // 2] / 1024, 1),
-                "rss_max_mib": round(rss[-1] / 1024, 1),
+                "rss_median_mib": _median_mib(rss),
+                "rss_max_mib": round(max(rss) / 1024, 1),
+                "rss_anon_median_mib": _median_mib([m["anon"] for m in r.mem]),
+                "pss_median_mib": _median_mib([m["pss"] for m in r.mem]),
                 "cpu_s_per_h": round((r.cpu1 - r.cpu0) * 3600 / (end_wall - start_wall), 1),
                 "requests_per_h": round(counts[key] * 3600 / (end_wall - start_wall)),
                 "requests_in_window": counts[key],
