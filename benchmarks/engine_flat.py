@@ -11,6 +11,7 @@ types, names and inputs, registered through the provider SDKs' classes with expl
 
 from __future__ import annotations
 
+import base64
 import json
 import pathlib
 import runpy
@@ -24,6 +25,7 @@ from tests.stack._program import SECRETS, stack_config
 # The flat program itself: reads resources.json beside it. Kept free of project imports so it costs what a
 # hand-written program costs: the SDKs, json, and one loop.
 PROGRAM = '''\
+import base64
 import importlib
 import json
 import pathlib
@@ -67,12 +69,15 @@ def output_of(index, key):
 def resolve(value):
     if isinstance(value, dict) and "$splice" in value:
         template, refs = value["$splice"], value["refs"]
-        parts = [output_of(i, k) for _, i, k in refs]
+        parts = [output_of(i, k) for _, i, k, _ in refs]
 
         def fill(resolved, template=template, refs=refs):
             text = template
-            for (marker, _, _), real in zip(refs, resolved):
-                text = text.replace(marker, str(real))
+            for (marker, _, _, encoding), real in zip(refs, resolved):
+                real = str(real)
+                if encoding == "base64":  # a Kubernetes Secret's data
+                    real = base64.b64encode(real.encode()).decode()
+                text = text.replace(marker, real)
             return text
         return pulumi.Output.all(*parts).apply(fill)
     if isinstance(value, dict):
@@ -115,22 +120,27 @@ def record(program_main: pathlib.Path, stack: str) -> tuple[MockRun, dict[tuple[
     return run, seen
 
 
+Marker = tuple[str, int, str, str]  # (mock value, index of the resource, output key, encoding)
+
+
 def _markers(rec_index: dict[str, int], deps: tuple[str, ...], outputs_by_urn: dict[str, dict[str, Any]],
-             ids: dict[str, str]) -> list[tuple[str, int, str]]:
-    found = []
+             ids: dict[str, str]) -> list[Marker]:
+    found: list[Marker] = []
     for urn in deps:
         if urn not in rec_index:
             continue
         for key, value in outputs_by_urn.get(urn, {}).items():
             if isinstance(value, str) and len(value) >= MIN_MARKER:
-                found.append((value, rec_index[urn], key))
-        found.append((ids[urn], rec_index[urn], "$id"))
-    return found
+                found.append((value, rec_index[urn], key, ""))
+                found.append((base64.b64encode(value.encode()).decode(), rec_index[urn], key, "base64"))
+        found.append((ids[urn], rec_index[urn], "$id", ""))
+    # longest first: a mock serial number is a prefix of the mock certificate that holds it
+    return sorted(found, key=lambda m: -len(m[0]))
 
 
-def _rewrite(value: Any, markers: list[tuple[str, int, str]]) -> Any:
+def _rewrite(value: Any, markers: list[Marker]) -> Any:
     if isinstance(value, str):
-        refs = [[m, i, k] for m, i, k in markers if m in value]
+        refs = [[m, i, k, e] for m, i, k, e in markers if m in value]
         return {"$splice": value, "refs": refs} if refs else value
     if isinstance(value, dict):
         return {k: _rewrite(v, markers) for k, v in value.items()}
