@@ -192,6 +192,16 @@ def file_names(res: Resource) -> tuple[list[str], str]:
     return [base], (f"{base}." if fmt == "txt" else "")
 
 
+# Formats whose files are one certificate with its key and chain: a reader must never pair a new key with
+# an old certificate, so they switch together behind one symlink (swap.py). Other multi-file output
+# (`txt` FILE.KEY) names its files after the secret's keys, which may come and go: written file by file.
+_SWITCHED_TOGETHER = frozenset({"cert", "certchain", "bundle"})
+
+
+def switched_together(res: Resource) -> bool:
+    return res.format in _SWITCHED_TOGETHER
+
+
 def render(res: Resource, data: dict[str, Any], everything: dict[str, dict[str, Any]] | None = None
            ) -> list[tuple[str, bytes]]:
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):

@@ -10,10 +10,11 @@ the names the configuration gives it, plus, for formats that name files after ke
 its prefix followed by ONE safe path segment; a name another resource (or the state file) owns is
 refused. Anything refused raises OutputRefused before the first byte is written.
 
-Atomicity. A group of files (a certificate, its key and CA) is swapped together: every temp file is
-written and fsynced first, then all are renamed, then the directory is fsynced. Rename order: CA and key
-files first, the certificate (and bundles holding it) last, so a reader that reloads when the certificate
-changes finds the matching key already in place. A reader never sees a partial file: rename(2) is atomic.
+Atomicity. A file is written to a temp file, fsynced and renamed over its name (rename(2) is atomic, so a
+reader never sees a partial file); the files of one write are all written and fsynced before the first
+rename, so a failure leaves the old ones. A group that must switch as one (a certificate, its key and
+chain: `versioned`) goes through swap.py instead: a new version directory behind one symlink swap, so a
+reader never sees a new key beside an old certificate.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class Claims:
         self._names: dict[str, set[str]] = {}     # owner → the names (as rendered) it may write
         self._prefixes: dict[str, list[str]] = {}  # owner → prefixes followed by one key segment
         self._owner: dict[str, str] = {}          # normalised full path → owner
+        self.versioned: dict[str, str] = {}       # owner → stem of its group switched together (swap.py)
 
     @classmethod
     def for_config(cls, cfg: Config) -> Claims:
@@ -91,9 +93,13 @@ class Claims:
 
         claims = cls(cfg.output_dir)
         claims.add("the state file", [cfg.state_path], confined=False)  # no secrets: may live elsewhere
+        from .formats import switched_together
+
         for res in cfg.resources:
             names, prefix = file_names(res)
             claims.add(cls.label(res.name), names, prefix)
+            if switched_together(res):
+                claims.versioned[cls.label(res.name)] = os.path.basename(res.filename)
         return claims
 
     @staticmethod
@@ -111,6 +117,9 @@ class Claims:
                     _place(name, self.root)
                 except OutputRefused as exc:
                     raise SidekickConfigError(f"{owner}: {exc}; write it inside {self.root}") from None
+                if os.path.basename(name).startswith(".."):  # swap.py's version directories and links
+                    raise SidekickConfigError(f"{owner}: file {shown(name)} starts with '..', which the "
+                                              "sidekick keeps for its own versioned directories; rename it")
             path = self.full(name)
             other = self._owner.get(path)
             if other is not None and other != owner:
@@ -220,20 +229,34 @@ def _same(dir_fd: int, leaf: str, content: bytes, mode: int, shown_path: str) ->
         os.close(fd)
 
 
+def dry_run_line(path: str, content: bytes, mode: int) -> str:
+    """What -dryrun prints for a file: never its content (stdout ends up in container logs), only its
+    size and the first 12 hex digits of its SHA-256, enough to compare with `sha256sum` of a real run."""
+    import hashlib  # here: its OpenSSL binding costs RSS, and only a dry run needs it
+
+    digest = hashlib.sha256(content).hexdigest()[:12]
+    return f"dry-run: {path} (mode {mode:04o}, {len(content)} bytes, sha256 {digest})\n"
+
+
 def write_files(files: list[tuple[str, bytes]], mode: int = 0o600, owner: int | None = None,
                 group: int | None = None, dryrun: bool = False, *, root: str | None = None,
-                claims: Claims | None = None, claimant: str = "") -> list[str]:
+                claims: Claims | None = None, claimant: str = "", versioned: str = "") -> list[str]:
     """Atomically write every changed file; returns the paths that changed (unchanged ones are untouched).
 
     `root`: relative names go below it and may not leave it (without a root each absolute path is
     confined to its own directory). `claims`/`claimant`: the names `claimant` may write (its root is the
-    claims' root). Raises OutputRefused, before writing anything, for any file that is not allowed."""
+    claims' root). `versioned`: the files are one group, switched together (swap.py) under hidden names
+    made from this stem (the claims say it for a claimant). Raises OutputRefused, before writing
+    anything, for any file that is not allowed."""
     if len(files) > MAX_FILES:
         raise OutputRefused(f"{claimant or 'a write'} would write {len(files)} files (at most {MAX_FILES})")
     if claims is not None:
         claims.check(claimant, [name for name, _ in files])
         root = claims.root
+        versioned = versioned or claims.versioned.get(claimant, "")
     placed = [(*_place(name, root), content) for name, content in files]
+    if versioned and placed:
+        return _write_group(placed, mode, owner, group, dryrun, versioned)
     fds: dict[tuple[str, tuple[str, ...]], int | None] = {}
     temps: list[tuple[int, str, str, str]] = []  # (dir fd, temp name, leaf, shown path)
     changed: list[tuple[int | None, str, str, bytes]] = []
@@ -246,9 +269,7 @@ def write_files(files: list[tuple[str, bytes]], mode: int = 0o600, owner: int | 
             if fd is None or not _same(fd, parts[-1], content, mode, shown_path):
                 changed.append((fd, parts[-1], shown_path, content))
         if dryrun:
-            for _, _, path, content in changed:
-                sys.stdout.write(f"dry-run: {path} (mode {mode:04o}):\n")
-                sys.stdout.write(content.decode("utf-8", "replace") + "\n")
+            sys.stdout.write("".join(dry_run_line(path, content, mode) for _, _, path, content in changed))
             sys.stdout.flush()
             return [path for _, _, path, _ in changed]
         for i, (dir_fd, leaf, path, content) in enumerate(changed):
@@ -284,6 +305,33 @@ def write_files(files: list[tuple[str, bytes]], mode: int = 0o600, owner: int | 
             if open_fd is not None:
                 os.close(open_fd)
     return [path for _, _, path, _ in changed]
+
+
+def _write_group(placed: list[tuple[str, list[str], bytes]], mode: int, owner: int | None, group: int | None,
+                 dryrun: bool, stem: str) -> list[str]:
+    """One group (all in one directory) through swap.py: every check first, nothing written on a refusal."""
+    from . import swap
+
+    base, parts = placed[0][0], placed[0][1][:-1]
+    if any(b != base or p[:-1] != parts for b, p, _ in placed):
+        raise OutputRefused(f"files of the group {shown(stem)} are not in one directory")
+    shown_dir = os.path.join(base, *parts)
+    items = [(p[-1], content) for _, p, content in placed]
+    fd = _open_dir(base, parts, create=not dryrun)
+    try:
+        swap.check(fd, stem, [leaf for leaf, _ in items], shown_dir)
+        new_content, changed = swap.changes(fd, stem, items, mode)
+        if dryrun:
+            sys.stdout.write("".join(dry_run_line(os.path.join(shown_dir, leaf), content, mode)
+                                     for leaf, content in items if leaf in changed))
+            sys.stdout.flush()
+        elif changed:
+            assert fd is not None
+            swap.switch(fd, stem, items, mode, owner, group, new_content)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return [os.path.join(shown_dir, leaf) for leaf in changed]
 
 
 def clean_temp_files(directory: str) -> None:

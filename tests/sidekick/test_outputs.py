@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 import threading
@@ -101,9 +102,14 @@ def test_certificate_is_renamed_last(tmp_path: pathlib.Path, monkeypatch: pytest
 
 
 def test_dryrun_prints_and_writes_nothing(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert write_files([(str(tmp_path / "d"), b"content")], dryrun=True) == [str(tmp_path / "d")]
+    """-dryrun names each file with its size and a hash prefix, never its content (stdout reaches logs)."""
+    secret = b"s3cret-Value-42"
+    assert write_files([(str(tmp_path / "d"), secret)], dryrun=True) == [str(tmp_path / "d")]
     assert not (tmp_path / "d").exists()
-    assert "content" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "s3cret" not in out and "Value-42" not in out
+    digest = hashlib.sha256(secret).hexdigest()
+    assert out == f"dry-run: {tmp_path / 'd'} (mode 0600, {len(secret)} bytes, sha256 {digest[:12]})\n"
 
 
 def test_clean_temp_files(tmp_path: pathlib.Path) -> None:
