@@ -3,7 +3,8 @@
 Plain Python, shared by the end-to-end test (tests/e2e/test_stack_e2e.py) and `make demo` (scripts/demo.sh
 runs `python -m tests.e2e.stack`). Nothing here is mocked: the Pulumi CLI, the language host and the
 providers are the ones `make engines` built, Vault is `vault server -dev`, Kubernetes is kube-apiserver
-on etcd.
+on etcd, and AWS is moto's server on 127.0.0.1 (tests/support/moto.py): the stack's AWS engine is pointed at
+it with iam_endpoint/sts_endpoint, so Vault really creates (and at destroy deletes) the workloads' IAM users.
 
 The project is a copy of Pulumi.yaml and infra/ in a work directory, so the test can edit the YAML (remove a
 user, bump a rotation counter) without touching the repository, and the stack's config file lands there too.
@@ -43,6 +44,7 @@ class StackEnv:
     kube: Any  # tests.support.kube.KubeAPIServer
     ws: Workspace
     project: pathlib.Path
+    moto: Any = None  # tests.support.moto.MotoServer: the AWS engine's IAM/STS endpoint
 
     @property
     def config_dir(self) -> pathlib.Path:
@@ -120,6 +122,14 @@ def configure(env: StackEnv, overlay: str = OVERLAY) -> dict[str, str]:
     if "https://kubernetes.default.svc" not in text:
         raise RuntimeError(f"{k8s_yaml} no longer names kubernetes_host https://kubernetes.default.svc")
     k8s_yaml.write_text(text.replace("https://kubernetes.default.svc", env.kube.url), encoding="utf-8")
+    if env.moto is not None:
+        # the AWS engine talks to moto, as an operator points it at a private IAM/STS endpoint in the YAML
+        aws_yaml = env.config_dir / "base" / "aws.yaml"
+        text = aws_yaml.read_text(encoding="utf-8")
+        if "\n    region: " not in text:
+            raise RuntimeError(f"{aws_yaml} no longer sets aws.engine.region")
+        endpoints = f"\n    iam_endpoint: {env.moto.url}\n    sts_endpoint: {env.moto.url}\n    region: "
+        aws_yaml.write_text(text.replace("\n    region: ", endpoints, 1), encoding="utf-8")
     ws = env.ws
     ws.stack_init(STACK)
     ws.config_set("vaultconf:overlay", overlay)
@@ -128,7 +138,7 @@ def configure(env: StackEnv, overlay: str = OVERLAY) -> dict[str, str]:
     ws.config_set("vaultconf:sidekickImage", SIDEKICK_IMAGE)
     ws.config_set("vaultconf:kubeconfig", str(env.kube.kubeconfig))
     ws.config_set("vaultconf:kubernetesCaCert", env.kube.ca_pem)
-    # Fake AWS root credentials: Vault stores them without calling AWS until a credential is requested.
+    # AWS root credentials: moto (the engine's endpoint) accepts any key; real accounts never see them.
     ws.config_set("vaultconf:awsAccessKey", "AKIA" + secrets.token_hex(8).upper(), secret=True)
     ws.config_set("vaultconf:awsSecretKey", secrets.token_urlsafe(30), secret=True)
     seeded = {}
@@ -142,23 +152,31 @@ def configure(env: StackEnv, overlay: str = OVERLAY) -> dict[str, str]:
 def stack_env(workdir: pathlib.Path) -> Iterator[StackEnv]:
     """Vault + API server + workspace; everything is stopped on exit (the stack is destroyed first)."""
     from tests.support.kube import start_kube
+    from tests.support.moto import start_moto
     from tests.support.vault import start_dev
 
     project = copy_project(workdir / "project")
-    vault = start_dev()
+    # moto outlives Vault: destroying the stack unmounts the AWS engine, which revokes its leases (deletes
+    # the IAM users) through moto
+    moto = start_moto(workdir=workdir / "moto")
     try:
-        kube = start_kube()
+        vault = start_dev()
         try:
-            ws = new_workspace(project, state_dir=workdir / "state", env={"VAULT_TOKEN": vault.token})
-            yield StackEnv(vault=vault, kube=kube, ws=ws, project=project)
+            kube = start_kube()
+            try:
+                ws = new_workspace(project, state_dir=workdir / "state", env={"VAULT_TOKEN": vault.token})
+                yield StackEnv(vault=vault, kube=kube, ws=ws, project=project, moto=moto)
+            finally:
+                kube.stop()
         finally:
-            kube.stop()
+            vault.stop()
     finally:
-        vault.stop()
+        moto.stop()
 
 
-# Resource types the sidekick cannot deliver here: AWS credentials need a real AWS account behind Vault.
-NEEDS_OUTSIDE_SYSTEMS = ("aws",)
+# Resource types the sidekick cannot deliver here: none (AWS is moto, see stack_env); kept so a future
+# engine without a local stand-in has one place to be listed.
+NEEDS_OUTSIDE_SYSTEMS: tuple[str, ...] = ()
 
 
 @dataclass
@@ -332,14 +350,20 @@ def main(argv: list[str] | None = None) -> int:
                 written = ", ".join(f"{n} -> {p.name}" for n, p in got.files.items() if p.exists())
                 print(f"demo: sidekick for {wl.namespace}/{wl.name}: {status}; wrote {written}")
                 if got.skipped:
-                    print(f"demo:   not delivered here (needs a real AWS account): {', '.join(got.skipped)}")
+                    print(f"demo:   not delivered here: {', '.join(got.skipped)}")
+                users = env.moto.iam_users()
+                print(f"demo:   IAM users Vault's AWS engine has created in moto so far: {len(users)}")
                 if got.returncode != 0:
                     print(got.log, file=sys.stderr)
                     return 1
             again = change_summary(env.ws.up())
             print(f"demo: second up: {again or 'no changes'}")
             env.ws.destroy()
-            print("demo: destroyed")
+            left = env.moto.iam_users()
+            print(f"demo: destroyed; IAM users left in moto (the unmount revokes every lease): {len(left)}")
+            if left:
+                print(f"demo: FAILED: IAM users outlived the AWS engine: {left}", file=sys.stderr)
+                return 1
             if again:
                 print("demo: FAILED: the second up was not a no-op", file=sys.stderr)
                 return 1

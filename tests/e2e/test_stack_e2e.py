@@ -14,6 +14,7 @@ managed object behind.
 from __future__ import annotations
 
 import base64
+import configparser
 import json
 import os
 import pathlib
@@ -161,6 +162,7 @@ def test_sidekick_delivers_every_workload_secret(env: StackEnv, tmp_path: pathli
         declared = {s.name for s in wl.secrets}
         assert set(got.files) | set(got.skipped) == declared
         assert set(got.skipped) <= {s.name for s in wl.secrets if s.type == "aws"}
+        assert got.skipped == []  # AWS too: Vault's AWS engine creates the IAM users in moto
         for secret in wl.secrets:
             if secret.name in got.skipped:
                 continue
@@ -178,6 +180,14 @@ def test_sidekick_delivers_every_workload_secret(env: StackEnv, tmp_path: pathli
             if secret.type == "pki":
                 assert path.read_text().startswith("-----BEGIN CERTIFICATE-----")
                 assert path.with_suffix(".key").read_text().startswith("-----BEGIN")
+            if secret.type == "aws":
+                creds = configparser.ConfigParser(interpolation=None)
+                creds.read_string(path.read_text())
+                key_id = creds["default"]["aws_access_key_id"]
+                secret_key = creds["default"]["aws_secret_access_key"]
+                owners = [u for u in env.moto.iam_users() if key_id in env.moto.access_keys(u)]
+                assert len(owners) == 1, f"{wl.name}: no IAM user in moto holds {key_id}"
+                assert secret_key not in got.log
         for value in _all_values(got.output_dir):
             assert value not in got.log
 
@@ -323,6 +333,7 @@ def test_destroy_leaves_nothing(env: StackEnv) -> None:
         for ns in user.namespaces:
             assert _user_secrets(env, ns, user.name) == []
     assert [r for r in env.ws.resources() if r["type"] != "pulumi:pulumi:Stack"] == []
+    assert env.moto.iam_users() == []  # unmounting the AWS engine revoked its leases: the users are deleted
 
 
 def test_project_copy_is_isolated(env: StackEnv) -> None:
