@@ -90,8 +90,9 @@ def resolve(value):
 for rec in records:
     cls = sdk_class(rec["type"])
     args = {snake(k): resolve(v) for k, v in rec["inputs"].items()}
-    opts = pulumi.ResourceOptions(provider=providers[rec["type"].split(":")[0]]) \\
-        if rec["type"].split(":")[0] in providers else None
+    # the stack's dependency graph, as a hand-written program gets it from passing outputs along
+    opts = pulumi.ResourceOptions(provider=providers.get(rec["type"].split(":")[0]),
+                                  depends_on=[made[i] for i in rec["deps"]])
     made.append(cls(rec["name"], **args, opts=opts))
 '''
 
@@ -140,7 +141,10 @@ def _markers(rec_index: dict[str, int], deps: tuple[str, ...], outputs_by_urn: d
 
 def _rewrite(value: Any, markers: list[Marker]) -> Any:
     if isinstance(value, str):
-        refs = [[m, i, k, e] for m, i, k, e in markers if m in value]
+        refs: list[list[Any]] = []
+        for m, i, k, e in markers:  # one reference per value (cert, CA and bundle share one mock value)
+            if m in value and not any(m in taken[0] for taken in refs):
+                refs.append([m, i, k, e])
         return {"$splice": value, "refs": refs} if refs else value
     if isinstance(value, dict):
         return {k: _rewrite(v, markers) for k, v in value.items()}
@@ -164,7 +168,8 @@ def write(run: MockRun, outputs: dict[tuple[str, str], dict[str, Any]], dest: pa
         if rec.type in AWAITED:  # as tests/e2e/stack.py ENTRY does for the stack: no kubelet runs here
             meta = inputs.setdefault("metadata", {})
             meta["annotations"] = {**(meta.get("annotations") or {}), "pulumi.com/skipAwait": "true"}
-        records.append({"type": rec.type, "name": name, "inputs": inputs})
+        deps = sorted({rec_index[u] for u in rec.dependencies if u in rec_index})
+        records.append({"type": rec.type, "name": name, "inputs": inputs, "deps": deps})
     dest.mkdir(parents=True, exist_ok=True)
     (dest / "__main__.py").write_text(PROGRAM, encoding="utf-8")
     (dest / "resources.json").write_text(json.dumps(records), encoding="utf-8")
