@@ -14,7 +14,7 @@ help:
 	@echo "make lint    - ruff + mypy"
 	@echo "make engines - build Vault, Pulumi CLI + plugins, kube-apiserver, etcd into $(ENGINES)"
 	@echo "make image   - build the sidekick OCI image with buildah (no daemon)"
-	@echo "make bench   - benchmarks, writes benchmarks/results.md"
+	@echo "make bench   - benchmarks, writes benchmarks/results.md (BENCH_ARGS=--quick: real engine at 0.1/0.3 only)"
 
 # The venv is rebuilt only when a lock file or a local package's definition changes. Third-party packages
 # come only from the hash-pinned lock (--require-hashes: a substituted or tampered file fails the install);
@@ -74,8 +74,9 @@ demo: venv policy-venv engines
 image: venv
 	bash scripts/build-image.sh
 
+# Pulumi runs through scripts/pulumi (PULUMI_SKIP_CHECKPOINTS, docs/scaling.md), as in the demo and e2e tests.
 bench: venv engines
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf dist build .pytest_cache .mypy_cache .ruff_cache .demo
