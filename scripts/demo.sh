@@ -4,6 +4,8 @@
 # with the shipped example config: preview, up, the sidekick delivering every secret, a no-op second up,
 # then destroy (which deletes the IAM users again).
 # Needs `make venv engines` first (make demo does both). Everything stays on 127.0.0.1; nothing is left running.
+# Every pulumi command goes through scripts/pulumi (tests/support/pulumi.py): previews and ups skip the engine's
+# per-step checkpoints, as docs/scaling.md recommends; VAULTCONF_CHECKPOINTS=every-step keeps them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
