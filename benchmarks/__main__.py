@@ -157,6 +157,20 @@ METHOD = """\
   renders the same five files with templates. After both have written every file and a 10 s warm-up, the
   window starts: RSS (VmRSS) sampled each second (median), CPU from /proc/PID/stat (utime+stime) scaled to
   an hour, Vault requests counted in the audit log over the window and scaled to an hour.
+* **Real engine** (`benchmarks/engine.py`). The stack (the e2e harness's copy of `infra/`, on the
+  generated config at scales 0.1, 0.3 and, in full mode, 1.0) and the typed flat program
+  (`benchmarks/engine_flat.py`: the same custom resources, recorded from the stack under mocks, registered
+  through the provider SDK classes with explicit providers and the stack's dependency graph; inputs that hold
+  another resource's output, a CSR, a certificate, a password, are wired to that resource's real output),
+  each on a fresh `vault server -dev`, a fresh kube-apiserver + etcd and a fresh file backend, through the
+  real CLI via `scripts/pulumi` (PULUMI_SKIP_CHECKPOINTS, docs/scaling.md), default `--parallel`. Phases:
+  first preview, first `up --skip-preview`, no-op preview and no-op preview `--refresh` (both with
+  `--expect-no-changes`: a change fails the run), destroy. Wall time; CPU of the whole process tree from
+  wait4(); per process kind (engine = the `pulumi` CLI, language host, program, each provider) CPU and peak
+  RSS (VmHWM) sampled from /proc every 0.25 s (`benchmarks/proctree.py`). "per-step checkpoints" runs set
+  PULUMI_SKIP_CHECKPOINTS=false (scales < 1 only). Exponent: least-squares slope of log(wall) on
+  log(resources in the state after `up`). Destroy waits for the API server's namespace finalizers, so its
+  wall time is mostly waiting. The machine is shared: load averages before and after are in the raw figures.
 * **Outage.** Simulated time, honestly: the sidekick has no fast-forward knob, so the real scheduler and
   backoff code (`sidekick.scheduler.Sidekick.run`) are driven with an injected clock whose sleep advances
   instantly (20 jitter seeds, means). *Down at start*: the real socket client against a closed port
