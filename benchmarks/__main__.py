@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", default=",".join(SECTIONS), help=f"comma list of {', '.join(SECTIONS)}")
     ap.add_argument("--window", type=float, default=None, help="sidekick vs agent window, seconds")
     ap.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
+    ap.add_argument("--engine-scales", default="", help="real engine: only these scales (e.g. 1.0); the "
+                    "other scales' runs are kept from results.md")
     args = ap.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in only if s not in SECTIONS]
@@ -251,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
                 results[section] = program.run(args.quick)
             elif section == "engine":
                 from benchmarks import engine
-                results[section] = engine.run(args.quick, log=lambda m: print(m, file=sys.stderr, flush=True))
+                scales = [float(x) for x in args.engine_scales.split(",")] if args.engine_scales else None
+                fresh = engine.run(args.quick, scales=scales,
+                                   log=lambda m: print(m, file=sys.stderr, flush=True))
+                # runs at scales not re-measured now are kept from results.md (each run says when it ran)
+                results[section] = engine.merge(previous_results().get("engine"), fresh) if scales else fresh
             elif section == "agent":
                 from benchmarks import agent
                 results[section] = agent.run(window)

@@ -137,10 +137,11 @@ def exponent(points: list[tuple[float, float]]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in pts) / den if den else None
 
 
-def run(quick: bool, *, checkpoints: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+def run(quick: bool, *, scales: list[float] | None = None, checkpoints: bool = True,
+        log: Callable[[str], None] = print) -> dict[str, Any]:
     import os
 
-    scales = (0.1, 0.3) if quick else (0.1, 0.3, 1.0)
+    scales = scales or ([0.1, 0.3] if quick else [0.1, 0.3, 1.0])
     base = pathlib.Path(tempfile.mkdtemp(prefix="bench-engine-"))
     all_phases = tuple(name for name, _ in PHASES)
     out: dict[str, Any] = {"scales": list(scales), "load_before": os.getloadavg(), "runs": []}
@@ -148,7 +149,10 @@ def run(quick: bool, *, checkpoints: bool = True, log: Callable[[str], None] = p
     try:
         for scale in scales:
             for kind in ("stack", "flat"):
-                out["runs"].append(scenario(kind, scale, base, all_phases, log=log))
+                one = scenario(kind, scale, base, all_phases, log=log)
+                one["when"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+                one["load"] = [round(x, 1) for x in os.getloadavg()]
+                out["runs"].append(one)
             if checkpoints and scale < 1.0:  # per-step checkpoints are quadratic: never at full scale
                 every = scenario("stack", scale, base, ("first_preview", "first_up"),
                                  env={"PULUMI_SKIP_CHECKPOINTS": "false"}, log=log)
@@ -160,6 +164,16 @@ def run(quick: bool, *, checkpoints: bool = True, log: Callable[[str], None] = p
     out["elapsed_s"] = round(time.monotonic() - started)
     out["derived"] = derive(out["runs"])
     return out
+
+
+def merge(previous: dict[str, Any] | None, fresh: dict[str, Any]) -> dict[str, Any]:
+    """FRESH plus the runs of PREVIOUS at scales FRESH did not measure; derived figures recomputed."""
+    if not isinstance(previous, dict) or "runs" not in previous:
+        return fresh
+    scales = set(fresh["scales"])
+    kept = [r for r in previous["runs"] if r["scale"] not in scales]
+    runs = sorted(kept + fresh["runs"], key=lambda r: (r["scale"], r["program"], "checkpoints" in r))
+    return {**fresh, "scales": sorted({r["scale"] for r in runs}), "runs": runs, "derived": derive(runs)}
 
 
 def derive(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -206,6 +220,8 @@ def rows(e: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             kinds = f.get("by_kind", {})
             mem = ", ".join(f"{k} {v['rss_mib']:.0f}" for k, v in sorted(kinds.items()))
             value = f"{f['wall_s']:.1f} s ({f['cpu_s']:.1f} s CPU; peak MiB: {mem})"
+            if phase == "first_preview" and r.get("load"):
+                value += f" [load {r['load'][0]:g} at the end of this program's run, {r.get('when', '')}]"
             if "error" in f:
                 value = f"failed after {f['wall_s']:.0f} s: {f['error'][:200]}"
             target, ok = "", ""
