@@ -86,6 +86,7 @@ def user_shell(tmp_path: pathlib.Path, vault_dev: Any, kube_apiserver: Any,
         if stack_file.name != "Pulumi.yaml":
             shutil.copy(stack_file, project / stack_file.name)
     (project / ".venv").symlink_to(ROOT / ".venv")
+    shutil.copytree(ROOT / "scripts", project / "scripts")  # a clone has them (scripts/pulumi)
     (project / "ca.crt").write_text(kube_apiserver.ca_pem, encoding="utf-8")  # the cluster's CA file
     home = tmp_path / "home"
     (home / ".kube").mkdir(parents=True)
