@@ -49,12 +49,14 @@ def test_a_failing_expectation_fails(tmp_path: pathlib.Path) -> None:
 
 
 def test_the_suite_uses_the_public_helper() -> None:
-    from tests.support import pulumi_mocks
+    # one copy: the recording mocks live in the library only, and no test imports another
+    assert not (ROOT / "tests" / "support" / "pulumi_mocks.py").exists()
+    for path in [*ROOT.glob("tests/**/*.py"), *ROOT.glob("benchmarks/*.py")]:
+        text = path.read_text(encoding="utf-8")
+        assert "support.pulumi_mocks" not in text or path == pathlib.Path(__file__), path
+    from tests.fixtures import pulumi_mocks as fixture
 
-    assert pulumi_mocks.run_under_mocks is vaultconf.testing.run_under_mocks
-    assert pulumi_mocks.RecordingMocks is vaultconf.testing.RecordingMocks
-    text = (ROOT / "tests" / "support" / "pulumi_mocks.py").read_text(encoding="utf-8")
-    assert "class " not in text and "def " not in text, "tests/support/pulumi_mocks.py must not keep a copy"
+    assert fixture.run_under_mocks is vaultconf.testing.run_under_mocks
 
 
 def test_an_error_inside_apply_surfaces() -> None:
