@@ -44,12 +44,13 @@ lock:
 		components/pyproject.toml sidekick_image/pyproject.toml && \
 	$(LOCK) --extra templates -c requirements-dev.txt -o sidekick_image/requirements.lock \
 		sidekick_image/pyproject.toml && \
-	$(LOCK) -c requirements-dev.txt -o sidekick_image/build.lock sidekick_image/build.in
+	$(LOCK) -c requirements-dev.txt -o sidekick_image/build.lock sidekick_image/build.in && \
+	$(LOCK) -o policy/requirements.txt policy/requirements.in
 
 # The policy pack's own venv (pulumi-policy pins protobuf 5, the stack's venv has 6); PulumiPolicy.yaml names it.
 policy/venv/.stamp: policy/requirements.txt
 	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv policy/venv 2>/dev/null || python3 -m venv policy/venv
-	policy/venv/bin/pip install -q -r policy/requirements.txt
+	policy/venv/bin/pip install -q --require-hashes -r policy/requirements.txt
 	touch $@
 
 policy-venv: policy/venv/.stamp
