@@ -335,3 +335,16 @@ def test_import_reaches_vault_addr_with_no_flag(vault_dev: Any, tmp_path: pathli
     assert unmanaged.returncode == 1, unmanaged.stderr  # the policy made above is not in the YAML
     items = json.loads(unmanaged.stdout)["unmanaged"]
     assert any(i.get("name") == "from-env" for i in items), unmanaged.stdout
+
+
+@pytest.mark.parametrize(("text", "fix"), [
+    ("users:\n\t- name: a\n", "indent with spaces, not tabs"),
+    ("users: [a, b\n", "separate the items with ', ' and close the bracket"),
+    ('users: "a\n', "close the quote or bracket opened above"),
+    ("a: *nowhere\n", "define the anchor (`&name`) before using `*name`"),
+])
+def test_yaml_syntax_errors_say_what_to_write(tmp_path: pathlib.Path, text: str, fix: str) -> None:
+    config = write_tree(tmp_path / "c", {"base/a.yaml": text, "dev/x.yaml": "{}\n"})
+    code, doc, _ = _json(["validate", "--config-dir", str(config), "--stack", "dev", "--format", "json"])
+    assert code == 2 and doc["error"]["fix"] == fix, doc
+    assert doc["error"]["line"] >= 1

@@ -212,6 +212,32 @@ def _plain_text(value: Any) -> str:
     return str(plain(value))
 
 
+# what to write for the parser complaints people meet most; the rest get the general advice
+_SYNTAX_FIXES = (
+    ("'\\t'", "indent with spaces, not tabs"),
+    ("mapping values are not allowed", "quote a value that contains ': ' (e.g. \"a: b\"), or indent it "
+     "under its key"),
+    ("did not find expected key", "line the key up with its siblings (same indentation)"),
+    ("expected ':'", "write `key: value`, with a space after the colon"),
+    ("undefined alias", "define the anchor (`&name`) before using `*name`"),
+    ("expected <block end>", "line the key up with its siblings (same indentation)"),
+    ("found unexpected end of stream", "close the quote or bracket opened above"),
+    ("did not find expected ','", "separate the items with ', ' and close the bracket"),
+)
+
+
+def _syntax_fix(problem: str, text: str = "", mark: Any = None) -> str:
+    if mark is not None and text:  # libyaml does not name the tab it stopped at: look at the character
+        rows = text.splitlines()
+        row = rows[mark.line] if 0 <= mark.line < len(rows) else ""
+        if row[mark.column:mark.column + 1] == "\t" or row[:mark.column + 1].strip(" ") == "\t":
+            return "indent with spaces, not tabs"
+    for needle, fix in _SYNTAX_FIXES:
+        if needle in problem:
+            return fix
+    return "fix the YAML at this line: indentation with spaces, `key: value`, closed quotes and brackets"
+
+
 def load_text(text: str, file: str) -> Any:
     """Parse one YAML document; any parser complaint becomes UnusableInput naming file and line."""
     loader = _Loader(text)
@@ -223,7 +249,8 @@ def load_text(text: str, file: str) -> Any:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise UnusableInput(Loc(file, line), f"invalid YAML: {problem}", "fix the YAML syntax") from exc
+        fix = _syntax_fix(str(exc), text, mark)
+        raise UnusableInput(Loc(file, line), f"invalid YAML: {problem}", fix) from exc
     if node is None:
         return None
     try:
