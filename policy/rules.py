@@ -2,8 +2,9 @@
 
 The pack venv has pulumi-policy but not the component library's provider SDKs, and importing
 `vaultconf.config.lint` normally runs `vaultconf/__init__.py`, which imports them all. The rules only need
-vaultconf.acl, .errors, .names and .config.policytext (standard library only), so we register bare package
-objects for `vaultconf` and `vaultconf.config` pointing at the source tree and import those modules directly.
+vaultconf.acl, .errors, .names and .config.policytext, and sidekick.contract (standard library only), so we
+register bare package objects for `vaultconf`, `vaultconf.config` and `sidekick` pointing at the source tree
+and import those modules directly.
 If vaultconf is importable normally (e.g. the suite's venv), that is used instead.
 """
 
@@ -22,6 +23,8 @@ def _bare_packages() -> None:
     for name, folder in (
         ("vaultconf", COMPONENTS / "vaultconf"),
         ("vaultconf.config", COMPONENTS / "vaultconf" / "config"),
+        # the capability table lint reads: sidekick.contract (standard library only)
+        ("sidekick", COMPONENTS.parent / "sidekick_image" / "sidekick"),
     ):
         if name not in sys.modules:
             module = types.ModuleType(name)

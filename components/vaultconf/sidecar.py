@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
+import jsonschema
 import pulumi
+from sidekick import contract
 
 from vaultconf.acl import PolicyRules, allows
 from vaultconf.auth import SidekickAuth
@@ -32,16 +34,12 @@ SECRETS_VOLUME = "vault-secrets"
 CONFIG_FILE = "sidekick.json"
 ONE_SHOT_FILE = "sidekick-once.json"
 
-TYPES = ("kv", "pki", "aws", "secret", "write")
-FORMATS = ("json", "yaml", "env", "ini", "txt", "cert", "bundle", "aws", "csv", "template")
-# What the identity must be granted on the path for each kind of secret (any one of them).
-NEEDS: dict[str, tuple[str, ...]] = {
-    "kv": ("read",),
-    "secret": ("read",),
-    "aws": ("read",),
-    "pki": ("update",),
-    "write": ("update", "create"),
-}
+# The sidekick's config file is defined once, by the sidekick package (sidekick/config.schema.json): what
+# this module emits is checked against it, and the types, formats and capabilities come from it.
+CONTRACT = contract.schema()
+RESOURCE = CONTRACT["$defs"]["resource"]
+TIMING = CONTRACT["properties"]["timing"]
+TIMING_DURATIONS = tuple(k for k, v in TIMING["properties"].items() if v.get("$ref") == "#/$defs/duration")
 DEFAULT_SIDEKICK_RESOURCES = {
     "requests": {"cpu": "10m", "memory": "32Mi"},
     "limits": {"cpu": "200m", "memory": "64Mi"},
@@ -67,8 +65,8 @@ class SidekickSecret(TypedDict, total=False):
 
     name: str
     """Unique name (metrics, logs, default file name). Required."""
-    type: Literal["kv", "pki", "aws", "secret", "write"]
-    """Required."""
+    type: Literal["kv", "pki", "aws", "secret", "write", "raw"]
+    """Required: one of the sidekick's types (sidekick.contract.TYPES)."""
     path: str
     """Vault API path, e.g. "kv/data/team-a/db", PkiRole.issue_path, AwsRole.creds_path. Required."""
     kv_version: int
@@ -81,6 +79,7 @@ class SidekickSecret(TypedDict, total=False):
     mode: str
     """Octal file mode (default "0640": the pod's fsGroup lets the app read it)."""
     update: int | str
+    """Re-read interval: seconds, or a duration such as "5m" (emitted as seconds)."""
     renew: bool
     revoke: bool
     jitter: float
@@ -118,7 +117,44 @@ def hardened(run_as_user: int | None = None) -> dict[str, Any]:
     return ctx
 
 
+def _contract_error(error: jsonschema.ValidationError, who: str, where: str) -> ConfigError:
+    """A refusal by the sidekick's schema, as the component library's one-line error."""
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    message = error.message
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    known = sorted(schema.get("properties") or {})
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        extra = sorted(str(k) for k in set(error.instance) - set(known))
+        return ConfigError(who, f"{where}{path}.{extra[0]}", "unknown field", f"use {', '.join(known)}")
+    if error.validator == "required" and isinstance(error.instance, Mapping):
+        missing = [k for k in schema.get("required", ()) if k not in error.instance]
+        return ConfigError(who, f"{where}{path}.{missing[0]}", "missing", f"set {', '.join(missing)}")
+    hint = None
+    while error is not None and not hint:  # the nearest description: an anyOf branch has none of its own
+        part = error.schema if isinstance(error.schema, Mapping) else {}
+        hint = part.get("description") or part.get("title")
+        error = error.parent
+    return ConfigError(who, f"{where}{path}", message, str(hint or "see the sidekick config contract"))
+
+
+_VALIDATORS: dict[int, jsonschema.Draft202012Validator] = {}
+
+
+def _check(instance: Any, schema: Mapping[str, Any], who: str, where: str) -> None:
+    """The first place `instance` breaks `schema` (a part of the sidekick's schema), as a ConfigError."""
+    validator = _VALIDATORS.get(id(schema))
+    if validator is None:  # a part of the schema, with the definitions its $refs name
+        validator = jsonschema.Draft202012Validator({**schema, "$defs": CONTRACT["$defs"]})
+        _VALIDATORS[id(schema)] = validator
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    if error is not None:
+        raise _contract_error(error, who, where)
+
+
 def _resource_entry(secret: Any, index: int, who: str) -> dict[str, Any]:
+    """One `resources` entry of the sidekick config: the sidekick's schema decides what is valid; here the
+    durations become seconds (typed once, never re-parsed from "<n>s") and what only a pod needs is added:
+    files inside the volume, a mode the app can read."""
     where = f"secrets[{index}]"
     if not isinstance(secret, Mapping):
         raise ConfigError(
@@ -132,86 +168,47 @@ def _resource_entry(secret: Any, index: int, who: str) -> dict[str, Any]:
         raise ConfigError(
             who, f"{where}.{unknown[0]}", "unknown field", f"use {', '.join(SidekickSecret.__annotations__)}"
         )
-    for key in ("name", "type", "path"):
-        if not secret.get(key):
-            raise ConfigError(who, f"{where}.{key}", "missing", "every secret needs name, type and path")
-    if not re.fullmatch(r"[A-Za-z0-9_.@-]+", str(secret["name"])):
+    entry = {k: v for k, v in secret.items() if v is not None}
+    cmd = (entry.get("on_change") or {}).get("exec") if isinstance(entry.get("on_change"), Mapping) else None
+    if isinstance(cmd, str):  # the sidekick would split it on spaces: here an argv is asked for
         raise ConfigError(
             who,
-            f"{where}.name",
-            f"{secret['name']!r} has characters other than letters, digits, _.@-",
-            "rename it",
+            f"{where}.on_change.exec",
+            "must be a non-empty argv list (no shell)",
+            'write e.g. ["/bin/app", "reload"]',
         )
-    if secret["type"] not in TYPES:
-        raise ConfigError(
-            who, f"{where}.type", f"unknown type {secret['type']!r}", f"use one of {', '.join(TYPES)}"
-        )
-    entry = {k: v for k, v in secret.items() if v is not None}
-    entry["path"] = str(entry["path"]).strip("/")
-    file = entry.get("file", entry["name"])
-    if posixpath.isabs(file) or ".." in file.split("/") or not file:
-        raise ConfigError(
-            who, f"{where}.file", f"{file!r} leaves the output directory", "use a relative path without '..'"
-        )
-    if "format" in entry and entry["format"] not in FORMATS:
-        raise ConfigError(
-            who, f"{where}.format", f"unknown format {entry['format']!r}", f"use one of {', '.join(FORMATS)}"
-        )
-    if entry.get("format") == "template" and not entry.get("template"):
-        raise ConfigError(who, f"{where}.template", "format template needs a template", "add template")
-    mode = str(entry.get("mode", "0640"))
-    if not re.fullmatch(r"0?[0-7]{3}", mode):
-        raise ConfigError(who, f"{where}.mode", f"{mode!r} is not an octal file mode", 'use e.g. "0640"')
-    entry["mode"] = mode if len(mode) == 4 else f"0{mode}"
     if "update" in entry:
-        entry["update"] = f"{parse_ttl(entry['update'], who, f'{where}.update')}s"
+        entry["update"] = parse_ttl(entry["update"], who, f"{where}.update")
     hooks = entry.get("on_change")
-    if hooks is not None:
-        if not isinstance(hooks, Mapping) or not set(hooks) <= set(OnChange.__annotations__):
-            raise ConfigError(
-                who,
-                f"{where}.on_change",
-                f"{hooks!r} is not exec/signal/http",
-                'write e.g. {"exec": ["/bin/app", "reload"]}',
-            )
-        cmd = hooks.get("exec")
-        if cmd is not None and (isinstance(cmd, str) or not cmd):
-            raise ConfigError(
-                who,
-                f"{where}.on_change.exec",
-                "must be a non-empty argv list (no shell)",
-                'write e.g. ["/bin/app", "reload"]',
-            )
+    if isinstance(hooks, Mapping):
         entry["on_change"] = json.loads(json.dumps(hooks))
         for key in ("timeout", "debounce"):
             if key in hooks:
-                seconds = parse_ttl(hooks[key], who, f"{where}.on_change.{key}")
-                entry["on_change"][key] = f"{seconds}s"
+                entry["on_change"][key] = parse_ttl(hooks[key], who, f"{where}.on_change.{key}")
+    if "path" in entry and isinstance(entry["path"], str):
+        entry["path"] = entry["path"].strip("/")
+    mode = str(entry.get("mode", "0640"))
+    entry["mode"] = mode if len(mode) != 3 else f"0{mode}"
+    _check(entry, RESOURCE, who, where)
+    if not re.fullmatch(r"0[0-7]{3}", entry["mode"]):
+        raise ConfigError(who, f"{where}.mode", f"{mode!r} is not an octal file mode", 'use e.g. "0640"')
+    file = entry.get("file", entry["name"])
+    if posixpath.isabs(file) or ".." in file.split("/"):
+        raise ConfigError(
+            who, f"{where}.file", f"{file!r} leaves the output directory", "use a relative path without '..'"
+        )
+    if entry.get("format") == "template" and not entry.get("template"):
+        raise ConfigError(who, f"{where}.template", "format template needs a template", "add template")
     return entry
 
 
-TIMING_DURATIONS = ("safety_buffer", "kv_update", "backoff_initial", "backoff_cap")
-
-
 def _timing(timing: Mapping[str, Any] | None, who: str) -> dict[str, Any]:
-    """The config's `timing` block (docs/architecture.md): durations as "<n>s", renew_fraction checked."""
+    """The config's `timing` block (docs/architecture.md): durations as seconds, the rest as the sidekick's
+    schema says."""
     if not timing:
         return {}
-    unknown = sorted(set(timing) - {"renew_fraction", *TIMING_DURATIONS})
-    if unknown:
-        raise ConfigError(
-            who, f"timing.{unknown[0]}", "unknown field", f"use renew_fraction, {', '.join(TIMING_DURATIONS)}"
-        )
-    out: dict[str, Any] = {
-        k: f"{parse_ttl(timing[k], who, f'timing.{k}')}s" for k in TIMING_DURATIONS if k in timing
-    }
-    if "renew_fraction" in timing:
-        fraction = timing["renew_fraction"]
-        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.1 <= fraction <= 0.95:
-            raise ConfigError(
-                who, "timing.renew_fraction", f"{fraction!r} is not between 0.1 and 0.95", "use e.g. 0.667"
-            )
-        out["renew_fraction"] = float(fraction)
+    out = {k: parse_ttl(v, who, f"timing.{k}") if k in TIMING_DURATIONS else v for k, v in timing.items()}
+    _check(out, TIMING, who, "timing")
     return out
 
 
@@ -220,7 +217,7 @@ def check_access(
 ) -> None:
     """One clear error for the first secret the identity's policies do not grant."""
     for i, entry in enumerate(entries):
-        needs = NEEDS[entry["type"]]
+        needs = contract.capabilities(entry["type"])
         if not any(allows(policies, entry["path"], cap) for cap in needs):
             raise ConfigError(
                 who,
@@ -388,6 +385,8 @@ def sidekick_container(
     else:
         init.append(container("vault-sidekick-init", ONE_SHOT_FILE, False))
         containers.append(container("vault-sidekick", CONFIG_FILE, True))
+    for text in (config, one_shot):  # what we emit is what the sidekick accepts (else a bug here)
+        _check(text, CONTRACT, who, "sidekick config")
     files = {CONFIG_FILE: render_config(config), ONE_SHOT_FILE: render_config(one_shot)}
     return SidekickParts(
         init,

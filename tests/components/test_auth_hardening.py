@@ -225,17 +225,17 @@ def test_timing_and_hook_limits_reach_the_sidekick_and_its_loader_accepts_them(t
 
     run = run_under_mocks(program)
     config = holder["w"].sidekick_config
-    assert config["timing"] == {
+    assert config["timing"] == {  # durations in seconds, typed once
         "renew_fraction": 0.5,
-        "safety_buffer": "60s",
-        "kv_update": "90s",
-        "backoff_initial": "2s",
-        "backoff_cap": "600s",
+        "safety_buffer": 60,
+        "kv_update": 90,
+        "backoff_initial": 2,
+        "backoff_cap": 600,
     }
     assert config["resources"][0]["on_change"] == {
         "exec": ["/bin/reload"],
-        "timeout": "30s",
-        "debounce": "5s",
+        "timeout": 30,
+        "debounce": 5,
     }
     for name, text in run.one("kubernetes:core/v1:ConfigMap").inputs["data"].items():
         (tmp_path / name).write_text(text)

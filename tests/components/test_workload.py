@@ -119,7 +119,7 @@ def test_sidekick_config_follows_the_contract(run: MockRun) -> None:
         "path": "kv/data/team-a/db",
         "format": "env",
         "mode": "0640",
-        "update": "300s",
+        "update": 300,  # seconds: typed once by the component, never re-parsed from "300s"
         "on_change": {"http": {"url": "http://127.0.0.1:8080/-/reload"}},
     }
     assert resources["tls"]["path"] == "pki-int/issue/web" and resources["tls"]["mode"] == "0600"

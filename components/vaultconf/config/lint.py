@@ -10,6 +10,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sidekick import contract
+
 from vaultconf import acl, policy_analysis
 from vaultconf.errors import ConfigError
 from vaultconf.policy_analysis.certificates import certificate_problems
@@ -39,19 +41,16 @@ def lint_policy(
     return policy_analysis.analyze(rules, mounts=mounts, ignore=ignore, admin=admin)
 
 
-def required_capability(secret_type: str, path: str) -> str:
-    """The capability the sidekick needs for one declared secret (`write` also accepts create)."""
-    if secret_type in ("pki", "write"):
-        return "update"  # pki/issue/<role> and generic writes are POSTs
-    if secret_type == "aws" and "/sts/" in f"/{path}":
-        return "update"
-    return "read"  # kv, secret, aws/creds
-
-
 def accepted_capabilities(secret_type: str, path: str) -> tuple[str, ...]:
-    """Any one of these lets the sidekick fetch the secret."""
-    needed = required_capability(secret_type, path)
-    return (needed, "create") if secret_type == "write" else (needed,)
+    """Any one of these lets the sidekick fetch the secret: the sidekick's own table (it also decides the
+    HTTP method the sidekick uses; aws/creds and aws/sts alike are reads). An unknown type is the schema's
+    finding; here it reads as `read`."""
+    return contract.CAPABILITIES.get(secret_type, ("read",))
+
+
+def required_capability(secret_type: str, path: str) -> str:
+    """The capability the sidekick exercises for one declared secret (what a fix should grant)."""
+    return accepted_capabilities(secret_type, path)[0]
 
 
 def policy_errors(rules: Mapping[str, Any]) -> str | None:

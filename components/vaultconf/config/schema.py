@@ -60,6 +60,10 @@ PATTERN_HINTS = {
     r"^https?://": "write an http:// or https:// URL, e.g. https://vault.example:8200",
     r"^[A-Za-z_][A-Za-z0-9_]*$": "write a variable name of letters, digits and '_' (not starting with a "
     "digit), e.g. APP_MODE",
+    # from the sidekick's schema (sidekick/config.schema.json), which the workload secrets derive from
+    r"^[A-Za-z0-9_.@-]+$": "use letters, digits, '_', '.', '@', '-', e.g. db",
+    r"[^/]": "write a Vault API path, not just '/', e.g. kv/data/app/db",
+    r"^https?://[^/\s]+": "write an http:// or https:// URL with a host, e.g. http://127.0.0.1:8080/-/reload",
 }
 _EXAMPLES = {"string": '"..."', "integer": "1", "number": "1", "boolean": "true", "array": "[...]",
              "object": "{...}"}

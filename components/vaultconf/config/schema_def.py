@@ -10,6 +10,8 @@ import pathlib
 import sys
 from typing import Any
 
+from sidekick import contract
+
 SCHEMA_ID = "https://vaultconf.invalid/schema/vaultconf.schema.json"
 SCHEMA_PATH = pathlib.Path(__file__).resolve().parent.parent / "schema" / "vaultconf.schema.json"
 
@@ -326,67 +328,83 @@ APPROLE_ROLE = obj(
     ["name", "policies"],
 )
 
+# The workload secrets and the sidekick's timing are the sidekick's own config (sidekick/config.schema.json,
+# sidekick.contract): derived from it here, never copied. What the YAML narrows, and why, is listed below.
+_SIDEKICK = contract.schema()
+
+
+def _sidekick(node: Any) -> Any:
+    """A part of the sidekick's schema, its $refs (#/$defs/...) inlined so it stands alone in this one, and
+    typed: the sidekick also reads hand-written text spellings ("yes", "2", " 5 "); the YAML takes each
+    value in its JSON type only (a string branch beside a typed one, a string beside numbers in an enum,
+    are dropped), so the layers after it receive typed values."""
+    if isinstance(node, list):
+        return [_sidekick(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        rest = {k: v for k, v in node.items() if k != "$ref"}
+        return {**_sidekick(_SIDEKICK["$defs"][node["$ref"].rsplit("/", 1)[1]]), **_sidekick(rest)}
+    out = {k: _sidekick(v) for k, v in node.items()}
+    branches = out.get("anyOf")
+    if branches and any(b.get("type") not in (None, "string") for b in branches):
+        typed = [b for b in branches if b.get("type") != "string" and "enum" not in b]
+        out.pop("anyOf")
+        if len(typed) == 1:
+            out = {**typed[0], **{k: v for k, v in out.items() if k != "title"}}
+        else:
+            out["anyOf"] = typed
+    if "enum" in out and any(not isinstance(v, str) for v in out["enum"]):
+        out["enum"] = [v for v in out["enum"] if not isinstance(v, str)]
+    return out
+
+
+_HOOK = _SIDEKICK["$defs"]["on_change"]["properties"]
+_RESOURCE = _SIDEKICK["$defs"]["resource"]["properties"]
+# Durations the component library reads (vaultconf.ttl: 90s, 30m, 72h, 1h30m, 2d) and hands on as seconds.
+_COMPONENT_DURATIONS = ("update", "timeout", "debounce", "safety_buffer", "kv_update", "backoff_initial",
+                        "backoff_cap")
+_NARROWED: dict[str, Any] = {
+    # argv only: the sidekick would split a string on spaces, a shell-like reading the YAML does not offer
+    "exec": _sidekick(_HOOK["exec"]["anyOf"][0]) | {"description": "Command argv (no shell)."},
+    # a file on the pod's volume: relative, below the output directory
+    "file": {**_sidekick(_RESOURCE["file"]), "pattern": r"^[^/\s][^\s]*$"},
+    # quoted: YAML 1.1 reads an unquoted 0640 as the number 416
+    "mode": _s("string", 'File mode, octal, e.g. "0600" (default "0640").', pattern=r"^0?[0-7]{3}$"),
+}
+
+
+def _field(name: str, part: dict[str, Any]) -> Any:
+    if name in _NARROWED:
+        return _NARROWED[name]
+    if name in _COMPONENT_DURATIONS:
+        return ttl(part[name].get("description", ""))
+    return _sidekick(part[name])
+
+
+# Not offered by the YAML: signal hooks (the Workload refuses them: the app would need the sidekick's uid
+# and PID namespace, where it could read the sidekick's credentials through /proc).
 ON_CHANGE = obj(
     "What the sidekick does after rewriting the file: exactly one of exec or http, with optional timeout "
     "and debounce. No signal hooks: signalling the app needs its uid in a shared PID namespace, where it "
     "could read the sidekick's credentials through /proc.",
-    {
-        "exec": _s("array", "Command argv (no shell).", items={"type": "string"}, minItems=1),
-        "env": _s(
-            "object",
-            "exec: variables added to the hook's environment (which never holds the sidekick's credentials).",
-            propertyNames={"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
-            additionalProperties={"type": "string"},
-        ),
-        "http": obj(
-            "Call a URL.",
-            {
-                "url": _s("string", "URL to call.", pattern=r"^https?://"),
-                "method": {"enum": ["GET", "POST", "PUT"], "description": "HTTP method (default POST)."},
-            },
-            ["url"],
-        ),
-        "timeout": ttl("Time limit of the exec hook (default 60s)."),
-        "debounce": ttl("A burst of changes within this time runs the hook once (default 1s)."),
-    },
+    {key: _field(key, _HOOK) for key in ("exec", "env", "http", "timeout", "debounce")},
     oneOf=[{"required": ["exec"]}, {"required": ["http"]}],
 )
+
+# The fields a Workload's secret takes (vaultconf.SidekickSecret); not offered: paths inside the sidekick's
+# container (template_file), ownership (the pod's fsGroup decides), vault-sidekick's create/size, the
+# one-shot retries and revoke_delay (the sidekick's defaults).
+WORKLOAD_SECRET_FIELDS = ("name", "type", "path", "kv_version", "version", "params", "file", "format",
+                          "template", "mode", "update", "renew", "revoke", "jitter")
 
 WORKLOAD_SECRET = obj(
     "A secret the workload consumes; the sidekick writes it to the shared volume.",
     {
-        "name": name("Unique name within the workload (metrics, logs, default file name)."),
-        "type": {
-            "enum": ["kv", "pki", "aws", "secret", "write"],
-            "description": "kv (KV read), pki (issue a certificate), aws (credentials), "
-            "secret (generic read), write (generic write).",
-        },
-        "path": _s(
-            "string",
-            "The Vault API path, e.g. kv/data/billing/db, pki-int/issue/internal, aws/creds/x.",
-            pattern=r"^[^\s/][^\s]*$",
-        ),
-        "kv_version": {"enum": [1, 2], "description": "KV version (default: detected from the mount)."},
-        "version": _s("integer", "KV v2: pinned secret version.", minimum=1),
-        "params": _s("object", "Vault parameters (pki common_name, aws ttl, write body)."),
-        "file": _s(
-            "string",
-            "File name relative to the output directory (default: the name).",
-            pattern=r"^[^/\s][^\s]*$",
-        ),
-        "format": {
-            "enum": ["json", "yaml", "env", "ini", "txt", "cert", "bundle", "aws", "csv", "template"],
-            "description": "Output format.",
-        },
-        "template": _s("string", "Jinja2 template (format: template)."),
-        "mode": _s("string", 'File mode, octal, e.g. "0600".', pattern=r"^0?[0-7]{3}$"),
-        "update": ttl("Re-read interval for static secrets."),
-        "renew": _s("boolean", "Renew leases."),
-        "revoke": _s("boolean", "Revoke the lease on shutdown."),
-        "jitter": _s("number", "Jitter fraction for renewals.", minimum=0, maximum=1),
+        **{key: _field(key, _RESOURCE) for key in WORKLOAD_SECRET_FIELDS},
         "on_change": {"$ref": "#/$defs/on_change"},
     },
-    ["name", "type", "path"],
+    _SIDEKICK["$defs"]["resource"]["required"],
     allOf=[
         {
             "if": {"properties": {"format": {"const": "template"}}, "required": ["format"]},
@@ -413,18 +431,8 @@ IDENTITY = obj(
 
 TIMING = obj(
     "When the sidekick refreshes (all optional; the sidekick's defaults otherwise).",
-    {
-        "renew_fraction": _s(
-            "number",
-            "Refresh at this fraction of a TTL or certificate lifetime (default 0.667).",
-            minimum=0.1,
-            maximum=0.95,
-        ),
-        "safety_buffer": ttl("Never later than expiry minus this (default 30s)."),
-        "kv_update": ttl("Default re-read interval of static secrets (default 5m)."),
-        "backoff_initial": ttl("First retry delay after an error (default 1s)."),
-        "backoff_cap": ttl("Longest retry delay (default 5m)."),
-    },
+    {key: _field(key, _SIDEKICK["properties"]["timing"]["properties"])
+     for key in _SIDEKICK["properties"]["timing"]["properties"]},
 )
 
 # Kubernetes label key (optional DNS prefix + name) and value; the selector labels stay the component's.
