@@ -146,9 +146,10 @@ func init() {
 			return out, nil
 		}
 	})
-	// vault_userpass_auth_backend_user (plugin-framework resource of terraform-provider-vault 5.x, ID
-	// `auth/<mount>/users/<username>`): mount and username ForceNew; password_wo never read (write-only),
-	// sent again only when password_wo_version changes.
+	// internal/vault/auth/userpass/user_resource.go (a plugin-framework resource): import ID
+	// `auth/<mount>/users/<username>`; mount and username RequiresReplace; token_* from the shared token
+	// schema; password_wo is WriteOnly, never read back. (Upstream writes password_wo on every create/update
+	// while it is in the config; here only when password_wo_version changes: the same value either way.)
 	set("vault:index/userpassAuthBackendUser:UserpassAuthBackendUser", func(k *kind) {
 		k.id = k.path
 		k.fromID = roleID(reUser, "auth/<mount>/users/<username>", "mount", "username")
