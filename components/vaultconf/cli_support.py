@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from vaultconf.config.findings import Finding, Severity
+from vaultconf.errors import VaultconfError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNUSABLE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-class UsageError(Exception):
+class UsageError(VaultconfError):
     """Bad command-line usage or environment (exit 2); `fix` says what to write instead."""
 
     def __init__(self, message: str, fix: str = "", findings: Sequence[Finding] = ()) -> None:

@@ -91,6 +91,14 @@ def test_diff_between_stacks_names_objects_and_fields() -> None:
     assert "0 object(s) differ" in out
 
 
+def test_diff_json_leaves_out_the_unset_side() -> None:
+    # dev's overlay sets settings.dev_overlay, prod's does not: the JSON change has "to" and no "from"
+    code, out = run_cli("diff", "--config-dir", str(EXAMPLE), "prod", "dev", "--format", "json")
+    assert code == 0
+    fields = [f for c in json.loads(out)["changes"] for f in c["fields"] if f["field"] == "dev_overlay"]
+    assert fields == [{"field": "dev_overlay", "to": True}]
+
+
 def test_diff_never_shows_secret_values(tmp_path: pathlib.Path) -> None:
     # seeded values live in Pulumi config, so only key names can differ
     code, out = run_cli("diff", "--config-dir", str(EXAMPLE), "dev", "staging")

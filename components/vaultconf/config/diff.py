@@ -44,7 +44,11 @@ class Change:
         return {
             "kind": self.kind,
             "object": self.object,
-            "fields": [{"field": p, "from": o, "to": n} for p, o, n in self.fields],
+            # a side where the field is unset has no "from"/"to" key (null would read as a YAML null)
+            "fields": [
+                {"field": p, **({} if o is _MISSING else {"from": o}), **({} if n is _MISSING else {"to": n})}
+                for p, o, n in self.fields
+            ],
         }
 
 

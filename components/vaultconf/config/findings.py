@@ -6,6 +6,8 @@ import dataclasses
 import enum
 from collections.abc import Iterable
 
+from vaultconf.errors import VaultconfError
+
 
 class Severity(enum.Enum):
     ERROR = "error"
@@ -63,7 +65,7 @@ class Finding:
         }
 
 
-class UnusableInput(Exception):
+class UnusableInput(VaultconfError):
     """Input that cannot be loaded at all (missing directory, YAML syntax): exit code 2."""
 
     def __init__(self, loc: Loc, message: str, fix: str = "") -> None:
@@ -75,14 +77,6 @@ class UnusableInput(Exception):
     def __str__(self) -> str:
         fix = f" (fix: {self.fix})" if self.fix else ""
         return f"{self.loc}: {self.message}{fix}"
-
-
-def errors(findings: Iterable[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity is Severity.ERROR]
-
-
-def warnings(findings: Iterable[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity is Severity.WARNING]
 
 
 def field_path(path: Iterable[object], tree: object = None) -> str:

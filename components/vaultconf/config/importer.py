@@ -47,7 +47,7 @@ from .adoption import (
 )
 from .model import adopted_password_key
 from .policytext import PolicySyntaxError, parse_policy
-from .vault_http import VaultError
+from .vault_http import VaultApiError
 
 
 class VaultReader(Protocol):
@@ -157,7 +157,7 @@ class _Importer:
 
     def _pki(self, path: str, info: dict[str, Any]) -> None:
         pem = ""
-        with contextlib.suppress(VaultError):  # 400 "no default issuer": a mount that holds no CA yet
+        with contextlib.suppress(VaultApiError):  # 400 "no default issuer": a mount that holds no CA yet
             pem = str(self.read(f"{path}/cert/ca").get("certificate") or "")
         cn, key_type, key_bits = _ca_subject(pem)
         urls = self.read(f"{path}/config/urls")

@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+from vaultconf.errors import VaultconfError
+
 # What the pre-0.5 `policy = "..."` keyword meant, in capabilities.
 LEGACY_POLICY = {
     "deny": ["deny"],
@@ -20,7 +22,7 @@ LEGACY_POLICY = {
 RULE_KEYS = ("capabilities", "allowed_parameters", "denied_parameters", "required_parameters")
 
 
-class PolicySyntaxError(ValueError):
+class PolicySyntaxError(VaultconfError, ValueError):
     def __init__(self, line: int, message: str) -> None:
         self.line = line
         super().__init__(f"line {line}: {message}" if line else message)

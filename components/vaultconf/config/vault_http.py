@@ -14,7 +14,9 @@ from typing import Any
 from .findings import Loc, UnusableInput
 
 
-class VaultError(UnusableInput):
+class VaultApiError(UnusableInput):
+    """Vault refused a request or could not be reached (exit 2, like other unusable input)."""
+
     def __init__(self, addr: str, message: str, fix: str = "") -> None:
         super().__init__(Loc(addr, 0), message, fix)
 
@@ -31,7 +33,7 @@ class VaultClient:
     ) -> None:
         parsed = urllib.parse.urlparse(addr)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise VaultError(addr, "not an http(s) URL", "pass --vault-addr https://vault.example:8200")
+            raise VaultApiError(addr, "not an http(s) URL", "pass --vault-addr https://vault.example:8200")
         self.addr = addr.rstrip("/")
         self._token = token
         self.timeout = timeout
@@ -46,7 +48,7 @@ class VaultClient:
     def from_env(cls, addr: str, *, ca_cert: str | None = None, skip_verify: bool = False) -> VaultClient:
         token = os.environ.get("VAULT_TOKEN", "").strip()
         if not token:
-            raise VaultError(
+            raise VaultApiError(
                 addr, "VAULT_TOKEN is not set", "export VAULT_TOKEN (it is never read from argv)"
             )
         return cls(addr, token, ca_cert=ca_cert, skip_verify=skip_verify)
@@ -68,10 +70,12 @@ class VaultClient:
                 return None
             detail = _errors(exc)
             fix = "check VAULT_TOKEN's policies" if exc.code == 403 else ""
-            raise VaultError(self.addr, f"{method} {path}: HTTP {exc.code} {detail}".strip(), fix) from None
+            raise VaultApiError(
+                self.addr, f"{method} {path}: HTTP {exc.code} {detail}".strip(), fix
+            ) from None
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise VaultError(
+            raise VaultApiError(
                 self.addr, f"cannot reach Vault: {reason}", "check --vault-addr and TLS options"
             ) from None
         if not raw:
@@ -79,7 +83,7 @@ class VaultClient:
         try:
             loaded: dict[str, Any] = json.loads(raw)
         except json.JSONDecodeError:
-            raise VaultError(
+            raise VaultApiError(
                 self.addr, f"{method} {path}: response is not JSON", "is this a Vault server?"
             ) from None
         return loaded
