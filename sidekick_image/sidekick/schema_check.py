@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "title", "description"})
-KEYWORDS = frozenset({"type", "enum", "pattern", "minLength", "minimum", "maximum", "minItems", "properties",
-                      "additionalProperties", "required", "items", "propertyNames", "anyOf", "$ref"})
+KEYWORDS = frozenset({"type", "enum", "const", "pattern", "minLength", "minimum", "maximum", "minItems",
+                      "properties", "additionalProperties", "required", "items", "propertyNames", "anyOf",
+                      "allOf", "if", "then", "$ref"})
 
 
 class Invalid(SidekickConfigError):
@@ -83,10 +84,11 @@ class Checker:
         for key in ("properties", "$defs"):
             for name, sub in (node.get(key) or {}).items():
                 self._audit(sub, f"{where}/{key}/{name}")
-        for key in ("items", "additionalProperties", "propertyNames"):
+        for key in ("items", "additionalProperties", "propertyNames", "if", "then"):
             self._audit(node.get(key), f"{where}/{key}")
-        for i, sub in enumerate(node.get("anyOf") or []):
-            self._audit(sub, f"{where}/anyOf/{i}")
+        for key in ("anyOf", "allOf"):
+            for i, sub in enumerate(node.get(key) or []):
+                self._audit(sub, f"{where}/{key}/{i}")
 
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         ref = node.get("$ref")
@@ -116,6 +118,8 @@ class Checker:
                 words = " or ".join(_TYPE_WORDS.get(t) or t for t in types)
                 title = node.get("title")
                 raise Invalid(field, f"{_shown(value)} is not {title}" if title else f"must be {words}")
+        if "const" in node and not _equal(value, node["const"]):
+            raise Invalid(field, f"must be {node['const']!r}")
         if "enum" in node and not any(_equal(value, option) for option in node["enum"]):
             key = field.rsplit(".", 1)[-1] or "value"
             words = ", ".join(str(o) for o in node["enum"] if o is not None and not isinstance(o, bool))
@@ -137,6 +141,18 @@ class Checker:
                     self.check(item, node["items"], f"{field}[{i}]")
         elif isinstance(value, dict):
             self._object(value, node, field)
+        for rule in node.get("allOf") or ():  # cross-field rules: if this holds, then that must
+            self.check(value, rule, field)
+        if "if" in node:
+            try:
+                self.check(value, node["if"], field)
+            except Invalid:
+                return
+            if "then" in node:
+                try:
+                    self.check(value, node["then"], field)
+                except Invalid as exc:  # the rule's own words say it best
+                    raise Invalid(field, node["then"]["title"]) if "title" in node["then"] else exc from None
 
     def _any_of(self, value: Any, node: dict[str, Any], field: str) -> None:
         deepest: Invalid | None = None

@@ -124,7 +124,8 @@ BAD: list[tuple[str, Callable[[], Any], str, str]] = [
     ),
     (
         "pki issue needs update",
-        workload(secrets=[{"name": "x", "type": "pki", "path": "aws/creds/app"}]),
+        workload(secrets=[{"name": "x", "type": "pki", "path": "aws/creds/app",
+                           "params": {"common_name": "a.example"}}]),
         "Workload 'web'",
         "cannot update 'aws/creds/app'",
     ),

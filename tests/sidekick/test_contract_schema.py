@@ -115,12 +115,21 @@ def valid_documents(node: dict[str, Any] | None = None, depth: int = 0) -> st.Se
             options.append(st.fixed_dictionaries(
                 {key: valid_documents(props[key], depth + 1) for key in required},
                 optional={key: valid_documents(sub, depth + 1) for key, sub in props.items()
-                          if key not in required} if depth < 4 else {}))
+                          if key not in required} if depth < 4 else {}).map(_cross_field))
         elif kind == "object":
             names = st.from_regex(node["propertyNames"]["pattern"]) if "propertyNames" in node else st.text()
             values = valid_documents(node.get("additionalProperties", {}), depth + 1)
             options.append(st.dictionaries(names, values, max_size=3))
     return st.one_of(*options)
+
+
+def _cross_field(doc: dict[str, Any]) -> dict[str, Any]:
+    """Meet the schema's allOf rules (a pki resource names its certificate, a template format has one)."""
+    if doc.get("type") == "pki":
+        doc["params"] = {**(doc.get("params") or {}), "common_name": "a.example"}
+    if doc.get("format") == "template" and "template" not in doc and "template_file" not in doc:
+        doc["template"] = "{{ x }}"
+    return doc
 
 
 def verdict(doc: Any) -> bool:
@@ -154,6 +163,13 @@ def test_every_valid_document_is_accepted(doc: Any) -> None:
 
 def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_cross_field_rules_speak_for_themselves() -> None:
+    with pytest.raises(Invalid, match=r"resources\[0\]: a pki resource needs the common_name"):
+        checker().check({"resources": [{"name": "a", "type": "pki", "path": "pki/issue/x", "params": {}}]})
+    with pytest.raises(Invalid, match=r"format template needs `template` \(inline\) or `template_file`"):
+        checker().check({"resources": [{"name": "a", "type": "kv", "path": "kv/a", "format": "template"}]})
 
 
 def test_a_keyword_the_checker_does_not_implement_is_refused() -> None:

@@ -405,12 +405,8 @@ WORKLOAD_SECRET = obj(
         "on_change": {"$ref": "#/$defs/on_change"},
     },
     _SIDEKICK["$defs"]["resource"]["required"],
-    allOf=[
-        {
-            "if": {"properties": {"format": {"const": "template"}}, "required": ["format"]},
-            "then": {"required": ["template"]},
-        }
-    ],
+    # the sidekick's cross-field rules (a pki secret names its certificate; format template has a template)
+    allOf=_sidekick(_SIDEKICK["$defs"]["resource"]["allOf"]),
 )
 
 IDENTITY = obj(
