@@ -2,11 +2,11 @@
 
 The pack venv has pulumi-policy but not the component library's provider SDKs, and importing
 `vaultconf.config.lint` normally runs `vaultconf/__init__.py`, which imports them all. The rules only need
-standard-library modules: vaultconf.acl, .errors, .policy_analysis (the one policy judge), .names (imported
-when a rule runs) and sidekick.contract (the capability table), so we register bare package objects for
-`vaultconf`, `vaultconf.config` and `sidekick` pointing at the source trees and import lint directly; the
-package `__init__`s never run. If vaultconf is importable normally (e.g. the suite's venv), that is used
-instead.
+standard-library modules: vaultconf.acl, .errors, .policy_analysis (the one policy judge), .names and
+.config.policytext (imported when a rule runs) and sidekick.contract (the capability table), so we register
+bare package objects for `vaultconf`, `vaultconf.config` and `sidekick` pointing at the source trees and
+import lint directly; the package `__init__`s never run. If vaultconf is importable normally (e.g. the
+suite's venv), that is used instead.
 """
 
 from __future__ import annotations
