@@ -1,4 +1,5 @@
-"""The sidekick's main loop: keep a token, fetch/renew every resource on time, write, run hooks.
+"""The sidekick's main loop: keep a token, fetch/renew every resource on time, write, run hooks; start-up
+and shutdown.
 
 Single-threaded: each resource and the token is a task with a due time; the loop runs what is due and
 sleeps until the next. `clock`, `sleep` and `rng` are injectable so tests run without waiting.
@@ -12,16 +13,17 @@ import threading
 import time
 
 from .auth import Authenticator
-from .config import Config, Resource
+from .config import Config
 from .errors import VaultRequestError
-from .formats import render
+from .health import Health
 from .hooks import HookRunner
-from .lifecycle import FETCH, RENEW, Lifecycle, warn_insecure
+from .leases import ResourceKeeper, Task
 from .log import log
 from .metrics import Metrics
-from .outputs import Claims, OutputRefused, clean_temp_files, write_files
-from .schedule import backoff, interval_at, outage_level, refresh_at, renewal_capped, replace_at
-from .sources import Fetched, Sources
+from .outputs import Claims, clean_temp_files
+from .schedule import backoff, outage_level
+from .sources import Sources
+from .state import StateStore
 from .tokens import LOGIN, TokenKeeper
 from .vault import VaultHttp
 
@@ -33,29 +35,10 @@ if TYPE_CHECKING:
 REVOKE_TOKEN_TIMEOUT = 3.0  # seconds allowed for revoking our token at exit
 
 
-class Task:
-    __slots__ = ("action", "attempts", "done", "due", "failed", "fetched", "files", "last_error",
-                 "original_ttl", "res", "written")
+class Sidekick(TokenKeeper, ResourceKeeper, StateStore, Health):
+    """The main loop over the token keeper (tokens.py), the resource and lease keeper (leases.py), the state
+    store (state.py) and health (health.py): what is due runs, then it sleeps until the next due time."""
 
-    def __init__(self, res: Resource) -> None:
-        self.res = res
-        self.due = 0.0
-        self.action = FETCH
-        self.attempts = 0
-        self.fetched: Fetched | None = None
-        self.original_ttl = 0.0
-        self.files: list[str] = []
-        self.written = False
-        self.failed = False     # one-shot: retries spent
-        self.done = False       # one-shot: written
-        self.last_error = ""
-
-    @property
-    def expires(self) -> float:
-        return self.fetched.expires if self.fetched else 0.0
-
-
-class Sidekick(TokenKeeper, Lifecycle):
     def __init__(self, cfg: Config, client: VaultHttp | None = None, clock: Any = time.time,
                  sleep: Any = None, rng: Any = random.random) -> None:
         self.cfg = cfg
@@ -90,13 +73,6 @@ class Sidekick(TokenKeeper, Lifecycle):
     # ------------------------------------------------------------------------------------ helpers
     def _wait(self, seconds: float) -> None:
         self.refresh_event.wait(max(0.0, seconds)) if not self.stop_event.is_set() else None
-
-    def path_of(self, name: str) -> str:
-        return name if os.path.isabs(name) else os.path.join(self.cfg.output_dir, name)
-
-    def retries_for(self, res: Resource) -> int:
-        return res.retries or self.cfg.retries
-
     def _backoff(self, attempts: int, remaining: float = float("inf"), serving: bool = False) -> float:
         # During an outage, something that fails for the first time backs off as if it had been retrying
         # since the outage began: no fresh burst of fast retries from each secret as it falls due.
@@ -121,173 +97,6 @@ class Sidekick(TokenKeeper, Lifecycle):
         log.info("Vault is reachable again; retrying what failed")
 
     # ------------------------------------------------------------------------------------ resources
-    def everything(self) -> dict[str, dict[str, Any]]:
-        return {t.res.name: t.fetched.data for t in self.tasks if t.fetched is not None}
-
-    def write(self, task: Task) -> list[str]:
-        assert task.fetched is not None
-        res = task.res
-        rendered = render(res, task.fetched.data, self.everything())
-        changed = write_files(rendered, res.file_mode, res.owner, res.group, self.cfg.dryrun,
-                              claims=self.claims, claimant=Claims.label(res.name))
-        task.files = [self.path_of(name) for name, _ in rendered]
-        task.written = True
-        if changed and self.cfg.dryrun:
-            log.info("dry run: secret files NOT written (and no hooks run)", resource=res.name,
-                     files=",".join(changed))
-        elif changed:
-            self.metrics.inc("writes", res.name)
-            log.info("secret files written", resource=res.name, files=",".join(changed))
-            self.hooks.trigger(res.name, res.hooks, task.files)
-        return changed
-
-    def run_task(self, task: Task) -> bool:
-        """Fetch or renew; False (and a backoff) on failure."""
-        res = task.res
-        now = self.clock()
-        if task.action == RENEW and (task.fetched is None or not task.fetched.lease_id
-                                     or task.expires <= now):
-            task.action = FETCH  # nothing left to renew: the lease is gone
-        try:
-            if task.action == RENEW:
-                self._renew(task, now)
-            else:
-                self._fetch(task, now)
-            task.attempts = 0
-            task.last_error = ""
-            self._vault_answered(now)
-            return True
-        except VaultRequestError as exc:
-            task.attempts += 1
-            self._vault_failed(exc, now)
-            task.last_error = str(exc)
-            self.metrics.inc("failures", res.name)
-            if exc.permission_denied:
-                self.token_rejected()
-            if task.action == RENEW and exc.status in (400, 403, 404) and not exc.permission_denied:
-                task.action = FETCH  # the lease cannot be renewed any more: get a fresh secret now
-                task.due = now
-                log.warning("lease renewal refused; fetching a new secret", resource=res.name, error=str(exc))
-                return False
-            remaining = task.expires - now if task.fetched else float("inf")
-            task.due = now + self._backoff(task.attempts, remaining, serving=task.written and remaining > 0)
-            # One-shot: a permanent error (404, 400; a 403 that a fresh login did not cure) fails at once;
-            # transient ones (transport, 5xx, sealed, 429) use the retries.
-            permanent = not exc.retryable and not (exc.permission_denied and task.attempts < 2)
-            if self.cfg.one_shot and (permanent or task.attempts > self.retries_for(res)):
-                task.failed = True
-            log.error("resource refresh failed", resource=res.name, path=res.path, error=str(exc),
-                      attempt=task.attempts, retry_in=round(task.due - now, 1),
-                      still_valid_for=round(remaining) if remaining != float("inf") else None)
-            return False
-        except OSError as exc:
-            task.attempts += 1
-            task.last_error = f"cannot write files: {exc.strerror}"
-            self.metrics.inc("failures", res.name)
-            task.due = now + self._backoff(task.attempts)
-            if self.cfg.one_shot and task.attempts > self.retries_for(res):
-                task.failed = True
-            log.error("cannot write the secret files", resource=res.name, error=exc.strerror,
-                      file=getattr(exc, "filename", None))
-        return False
-
-    def _fetch(self, task: Task, now: float) -> None:
-        res = task.res
-        old = task.fetched
-        try:
-            fetched = self.sources.fetch(res)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:
-            # an answer shaped unlike a secret (a hostile or broken Vault: `"data": "text"`): this
-            # resource fails like a refused secret, the process and the other resources go on
-            raise OutputRefused(f"resource {res.name}: Vault's answer is not a secret "
-                                f"({exc.__class__.__name__})") from None
-        log.redact(f"res:{res.name}", fetched.data)
-        task.fetched = fetched
-        try:
-            self.write(task)
-        except (OSError, VaultRequestError):  # OutputRefused, a format's or template's refusal
-            # Nothing new reached the disk: readiness and renewals must keep describing what is there,
-            # and the new lease (a database user, an IAM key) is handed back now instead of living out
-            # its TTL unused; each retry fetches afresh.
-            task.fetched = old
-            if fetched.lease_id:
-                self.revokes.append((now, fetched.lease_id))
-            raise
-        task.original_ttl = fetched.ttl
-        self.metrics.inc("fetches", res.name)
-        self.metrics.expiry[res.name] = fetched.expires
-        task.done = True
-        if self.has_templates and res.format != "template":
-            for other in self.tasks:
-                if other is not task and other.res.format == "template" and other.fetched is not None:
-                    try:
-                        self.write(other)
-                    except (OSError, VaultRequestError) as exc:  # the template's failure is its own, not ours
-                        self.metrics.inc("failures", other.res.name)
-                        log.error("cannot write the secret files", resource=other.res.name, error=str(exc))
-        if old is not None and old.lease_id and old.lease_id != fetched.lease_id and res.revoke:
-            self.revokes.append((now + res.revoke_delay, old.lease_id))
-        self._schedule(task, now)
-        log.info("secret fetched", resource=res.name, lease=bool(fetched.lease_id),
-                 expires_in=None if fetched.expires == float("inf") else round(fetched.expires - now),
-                 next_refresh_in=round(task.due - now, 1), next_action=task.action)
-
-    def _renew(self, task: Task, now: float) -> None:
-        fetched = task.fetched
-        assert fetched is not None
-        ttl, renewable = self.sources.renew(fetched.lease_id)
-        fetched.obtained, fetched.ttl, fetched.renewable = now, ttl, renewable
-        self.metrics.inc("renewals", task.res.name)
-        self.metrics.expiry[task.res.name] = fetched.expires
-        capped = renewal_capped(ttl, task.original_ttl)
-        if capped or not renewable:
-            # max_ttl reached: this lease ends soon; fetch a replacement before it does
-            task.action = FETCH
-            task.due = replace_at(now, fetched.expires, task.original_ttl, self.cfg.safety_buffer, self.rng())
-        else:
-            self._schedule(task, now)
-        log.info("lease renewed", resource=task.res.name, ttl=ttl, capped_by_max_ttl=capped,
-                 next_action=task.action, next_refresh_in=round(task.due - now, 1))
-
-    def _schedule(self, task: Task, now: float) -> None:
-        res, f = task.res, task.fetched
-        assert f is not None
-        u = self.rng()
-        if res.update:
-            task.action = RENEW if (res.renew and f.renewable and f.lease_id) else FETCH
-            task.due = interval_at(now, res.update, 0.0, 0.0) - res.max_jitter * u
-            if f.expires != float("inf"):  # never let a fixed interval outlive the secret
-                task.due = min(task.due, refresh_at(f.obtained, f.expires, 0.95, 0.0, 0.0,
-                                                    self.cfg.safety_buffer, 0.0))
-        elif f.not_after:  # PKI: from the certificate's own validity, not the lease
-            task.action = FETCH
-            # Vault back-dates NotBefore (30 s by default): count the lifetime from when we got it
-            start = max(f.not_before, f.obtained) if f.not_before else f.obtained
-            task.due = refresh_at(start, f.not_after, self.cfg.renew_fraction, res.jitter, res.max_jitter,
-                                  self.cfg.safety_buffer, u)
-        elif f.lease_id and f.ttl:
-            task.action = RENEW if (res.renew and f.renewable) else FETCH
-            task.due = refresh_at(f.obtained, f.expires, self.cfg.renew_fraction, res.jitter,
-                                  res.max_jitter, self.cfg.safety_buffer, u)
-        else:  # static (KV): re-read at an interval; files change only when the content does
-            task.action = FETCH
-            task.due = interval_at(now, self.cfg.kv_update, res.jitter, u)
-        task.due = max(task.due, now + 0.5)
-
-    def run_revokes(self, final: bool = False) -> None:
-        now = self.clock()
-        keep = []
-        for due, lease_id in self.revokes:
-            if due > now and not final:
-                keep.append((due, lease_id))
-                continue
-            try:
-                self.sources.revoke(lease_id)
-                log.info("old lease revoked")
-            except VaultRequestError as exc:
-                log.warning("lease revoke failed", error=str(exc))
-        self.revokes = keep
-
     # ------------------------------------------------------------------------------------ loop
     def step(self) -> float:
         """Run everything due; returns the time of the next due task."""
@@ -395,3 +204,17 @@ class Sidekick(TokenKeeper, Lifecycle):
         self.revoke_token()
         self.client.close()
         log.info("sidekick stopped")
+
+
+def warn_insecure(cfg: Config) -> None:
+    """Credentials and secrets in clear text, or to a server nobody verified: say so at every start."""
+    from .vault import urlsplit
+
+    host = urlsplit(cfg.vault_addr).hostname
+    loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+    if cfg.vault_addr.startswith("http://") and not loopback:
+        log.warning("the Vault address is plain http: the login credentials, the token and every secret "
+                    "cross the network unencrypted; use https://", vault=cfg.vault_addr)
+    if cfg.tls_skip_verify:
+        log.warning("tls_skip_verify is set: Vault's certificate is not checked, so anyone on the path "
+                    "can impersonate Vault and receive the login credentials; use -ca-cert instead")

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from sidekick.config import Config
 from sidekick.hooks import hook_env, run_exec
-from sidekick.lifecycle import warn_insecure
 from sidekick.log import log
+from sidekick.scheduler import warn_insecure
 
 PASSWORD = "right-Pa55word"
 TOKEN = "hvs.fake-token-1234567890"

@@ -409,7 +409,7 @@ def test_a_lease_whose_files_cannot_be_written_is_revoked(tmp_path: pathlib.Path
                                                           ) -> None:
     """Writes fail for a while (a full or read-only volume): each retry's fresh lease never reaches the
     disk, so it is revoked at once rather than left alive in Vault until its TTL."""
-    import sidekick.scheduler as scheduler_module
+    import sidekick.leases as scheduler_module  # the resource keeper writes the files
 
     cfg = make_config(tmp_path, resource("db", "secret", "database/creds/app", renew=False))
     t0 = clock.now
