@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 ENGINES := .engines/bin
 export PATH := $(CURDIR)/$(ENGINES):$(PATH)
 
-.PHONY: help venv lock policy-venv engines test test-fast lint demo image bench clean
+.PHONY: help cli venv lock policy-venv engines test test-fast lint demo image bench clean
 
 help:
+	@echo "make cli     - .venv with only the library and the vaultconf CLI (the README's first step)"
 	@echo "make demo    - local Vault + Pulumi backend + Kubernetes API server, stack up, sidekick delivers secrets"
 	@echo "make test    - build engines (cached), then the whole suite against real engines"
 	@echo "make lint    - ruff + mypy"
@@ -21,14 +22,29 @@ help:
 # the two local packages follow with --no-deps (a directory has no hash to pin) and --no-build-isolation
 # (their build backend is the lock's setuptools: nothing unpinned is fetched). The schema validator that
 # vaultconf generates into its package is byte-compiled here, once, like the rest of the package.
-$(VENV)/.stamp: requirements.txt requirements-dev.txt components/pyproject.toml sidekick_image/pyproject.toml
+# $(call venv_from,LOCK): the recipe both venv targets share, from the given hash-pinned lock.
+define venv_from
 	@command -v $(PY) >/dev/null || PY=python3; $${PY:-$(PY)} -m venv $(VENV) 2>/dev/null || python3 -m venv $(VENV)
-	$(BIN)/pip install -q --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install -q --require-hashes -r $(1)
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e ./components -e ./sidekick_image
 	$(BIN)/python -m compileall -q components/vaultconf/config/_schema_compiled.py
-	touch $@
+endef
+
+$(VENV)/.stamp: requirements.txt requirements-dev.txt components/pyproject.toml sidekick_image/pyproject.toml
+	$(call venv_from,requirements-dev.txt)
+	touch $@ $(VENV)/.cli-stamp
 
 venv: $(VENV)/.stamp
+
+# The README's first step: the runtime lock only (the library, the vaultconf CLI, the Pulumi SDKs; what the
+# stack program needs too), none of the dev toolchain (moto[server] alone pulls cfn-lint, sympy and
+# networkx): about a third of the packages and disk of `make venv`. `make venv` later adds the rest to the same
+# .venv; after it this target has nothing to do (the recipe above touches its stamp).
+$(VENV)/.cli-stamp: requirements.txt components/pyproject.toml sidekick_image/pyproject.toml
+	$(call venv_from,requirements.txt)
+	touch $@
+
+cli: $(VENV)/.cli-stamp
 
 # Regenerate every hash-pinned lock from the files people edit (requirements*.in, the pyproject.toml files,
 # sidekick_image/*.in), with pip-tools in a throwaway venv; needs the package index. Pins already in a lock
