@@ -21,6 +21,7 @@ import yaml as pyyaml
 from vaultconf import names
 from vaultconf.errors import ConfigError
 from vaultconf.hcl import render_policy
+from vaultconf.policy_analysis import fold_reason
 
 from .adoption import (
     BUILTIN_AUTH,
@@ -39,6 +40,7 @@ from .adoption import (
     T_PKI_URLS,
     T_POLICY,
     T_USER,
+    USER_TOKEN_DEFAULTS,
     _ca_subject,
     _clean,
     _mounts,
@@ -275,8 +277,15 @@ class _Importer:
                 self._kubernetes(path)
             elif kind == "approle" and "approle" not in self.doc:
                 self._approle(path)
-            elif kind not in BUILTIN_AUTH:
-                self.notes.append(f"auth mount {path} ({kind}): not modelled; left out (not managed)")
+            else:
+                if kind not in BUILTIN_AUTH:
+                    self.notes.append(f"auth mount {path} ({kind}): not modelled; left out (not managed)")
+                continue
+            # the YAML has no description for an auth mount and the stack sets none (an adopted one's
+            # description would be wiped by the first up); one printable line: it is Vault's text
+            description = fold_reason(info.get("description"))
+            if description:
+                self.note("auth-description", path=path, description=description)
 
     def _userpass(self, path: str) -> None:
         users = []
@@ -285,6 +294,9 @@ class _Importer:
             entry = {"name": name, "adopted": True, "policies": list(u.get("token_policies") or [])}
             ttls = {k: _nonzero(u.get(k)) for k in ("token_ttl", "token_max_ttl")}
             users.append(entry | _clean(ttls))
+            unset = [k for k, default in USER_TOKEN_DEFAULTS.items() if u.get(k) not in (None, "", default)]
+            if unset:
+                self.note("user-fields", name=name, fields=", ".join(unset))
             parent = self.component("User", names.user(name))
             self.adopt(parent, names.USER_CHILD, T_USER, f"auth/{path}/users/{name}")
             self.note("user", name=name, key=adopted_password_key(name))
