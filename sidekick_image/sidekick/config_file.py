@@ -86,6 +86,41 @@ def load_file(path: str, cfg: Config | None = None) -> Config:
     return apply(data or {}, cfg or Config(), path, where)
 
 
+def _as_is(value: Any, field: str) -> Any:
+    return value
+
+
+def _text(value: Any, field: str) -> str:
+    return value or ""  # null (or listen: false) is the empty setting
+
+
+def _fraction(value: Any, field: str) -> float:
+    return parse_float(value, field, 0.1, 0.95)
+
+
+# Each top-level setting: (its dotted field in the file, its Config attribute, how its value is typed).
+_FIELDS: tuple[tuple[str, str, Callable[[Any, str], Any]], ...] = (
+    ("vault.addr", "vault_addr", _as_is),
+    ("vault.ca_cert", "ca_cert", _text),
+    ("vault.tls_skip_verify", "tls_skip_verify", parse_bool),
+    ("vault.timeout", "vault_timeout", parse_duration),
+    *((f"auth.{key}", attr, _text) for key, attr in (
+        ("method", "auth_method"), ("mount", "auth_mount"), ("file", "auth_file"), ("role", "role"),
+        ("token_file", "token_file"), ("role_id_file", "role_id_file"), ("secret_id_file", "secret_id_file"),
+        ("login_path", "login_path"), ("format", "auth_format"))),
+    ("output_dir", "output_dir", _as_is),
+    *((key, key, parse_bool) for key in ("one_shot", "renew_token", "dryrun", "keep_token")),
+    ("listen", "listen", _text),
+    ("log_level", "log_level", _as_is),
+    ("state_file", "state_file", _text),
+    ("retries", "retries", parse_int),
+    ("one_shot_timeout", "one_shot_timeout", parse_duration),
+    ("timing.renew_fraction", "renew_fraction", _fraction),
+    *((f"timing.{key}", key, parse_duration)
+      for key in ("safety_buffer", "kv_update", "backoff_initial", "backoff_cap")),
+)
+
+
 def apply(top: dict[str, Any], cfg: Config, source: str, where: Callable[[str], str]) -> Config:
     """Checked file data → typed Config fields (what the schema cannot say: value grammar, ranges)."""
     cfg.source = source
@@ -96,46 +131,14 @@ def apply(top: dict[str, Any], cfg: Config, source: str, where: Callable[[str], 
         except SidekickConfigError as exc:
             raise SidekickConfigError(f"{where(field)}: {exc}") from None
 
-    vault = top.get("vault") or {}
-    if "addr" in vault:
-        cfg.vault_addr = vault["addr"]
-    if "ca_cert" in vault:
-        cfg.ca_cert = vault["ca_cert"] or ""
-    if "tls_skip_verify" in vault:
-        cfg.tls_skip_verify = conv("vault.tls_skip_verify", parse_bool, vault["tls_skip_verify"])
-    if "timeout" in vault:
-        cfg.vault_timeout = conv("vault.timeout", parse_duration, vault["timeout"])
-    auth = top.get("auth") or {}
-    for key, attr in (("method", "auth_method"), ("mount", "auth_mount"), ("file", "auth_file"),
-                      ("role", "role"), ("token_file", "token_file"), ("role_id_file", "role_id_file"),
-                      ("secret_id_file", "secret_id_file"), ("login_path", "login_path"),
-                      ("format", "auth_format")):
-        if key in auth:
-            setattr(cfg, attr, auth[key] or "")
-    if "output_dir" in top:
-        cfg.output_dir = top["output_dir"]
-    for key in ("one_shot", "renew_token", "dryrun", "keep_token"):
-        if key in top:
-            setattr(cfg, key, conv(key, parse_bool, top[key]))
-    if "listen" in top:
-        cfg.listen = top["listen"] or ""
-    if "log_level" in top:
-        cfg.log_level = top["log_level"]
-    if "state_file" in top:
-        cfg.state_file = top["state_file"] or ""
-    if "retries" in top:
-        cfg.retries = conv("retries", parse_int, top["retries"])
-    if "one_shot_timeout" in top:
-        cfg.one_shot_timeout = conv("one_shot_timeout", parse_duration, top["one_shot_timeout"])
+    for field, attr, convert in _FIELDS:
+        section, _, key = field.rpartition(".")
+        data = (top.get(section) or {}) if section else top
+        if key in data:
+            setattr(cfg, attr, conv(field, convert, data[key]))
     exec_timeout = None
     if "exec_timeout" in top:
         exec_timeout = conv("exec_timeout", parse_duration, top["exec_timeout"])
-    timing = top.get("timing") or {}
-    if "renew_fraction" in timing:
-        cfg.renew_fraction = conv("timing.renew_fraction", parse_float, timing["renew_fraction"], 0.1, 0.95)
-    for key in ("safety_buffer", "kv_update", "backoff_initial", "backoff_cap"):
-        if key in timing:
-            setattr(cfg, key, conv(f"timing.{key}", parse_duration, timing[key]))
     for i, item in enumerate(top.get("resources") or []):
         res = _resource(item, f"resources[{i}]", conv)
         if exec_timeout is not None and "timeout" not in (item.get("on_change") or {}):
