@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from .contract import AUTH_METHODS, FORMATS, LOG_LEVELS, TYPES
+from .contract import AUTH_METHODS, LOG_LEVELS, SCHEMA
 from .errors import SidekickConfigError
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
@@ -172,21 +172,24 @@ class Config:
 
 
 def _validate_resource(res: Resource, where: str) -> None:
+    """What the schema says of a resource (type, format, a pki common_name, a template...), checked on
+    every resource however it was made (a -cn spec never passes through the file's check), then what only
+    the filesystem can tell."""
+    from .config_file import checker
+    from .schema_check import Invalid
+
     at = f"{where}: resource {res.name!r}"
-    if res.type not in TYPES:
-        raise SidekickConfigError(f"{at}: unknown type {res.type!r}; use one of {', '.join(TYPES)}")
-    if not res.path:
-        raise SidekickConfigError(f"{at}: path is empty")
-    if res.format not in FORMATS:
-        raise SidekickConfigError(f"{at}: unknown format {res.format!r}; use one of {', '.join(FORMATS)}")
-    if res.format == "template" and not (res.template or res.template_file):
-        raise SidekickConfigError(f"{at}: format template needs `template` (inline) or `template_file`")
+    doc: dict[str, Any] = {"name": res.name, "type": res.type, "path": res.path, "format": res.format,
+                           "params": dict(res.params)}
+    for key in ("template", "template_file", "kv_version"):
+        if getattr(res, key):
+            doc[key] = getattr(res, key)
+    try:
+        checker().check(doc, SCHEMA["$defs"]["resource"], "")
+    except Invalid as exc:
+        raise SidekickConfigError(f"{at}: {exc if exc.field else exc.problem}") from None
     if res.template_file and not os.access(res.template_file, os.R_OK):
         raise SidekickConfigError(f"{at}: template file {res.template_file} is not readable")
-    if res.type == "pki" and "common_name" not in res.params:
-        raise SidekickConfigError(f"{at}: a pki resource needs the common_name parameter")
-    if res.kv_version not in (0, 1, 2):
-        raise SidekickConfigError(f"{at}: kv_version must be 1 or 2")
     if not os.path.isabs(res.filename) and ".." in res.filename.split("/"):
         raise SidekickConfigError(f"{at}: file {res.filename!r} must stay inside the output directory")
     if res.hooks.signal_name and not (res.hooks.signal_pidfile or res.hooks.signal_process):

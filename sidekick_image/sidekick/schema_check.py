@@ -122,7 +122,8 @@ class Checker:
             raise Invalid(field, f"must be {node['const']!r}")
         if "enum" in node and not any(_equal(value, option) for option in node["enum"]):
             key = field.rsplit(".", 1)[-1] or "value"
-            words = ", ".join(str(o) for o in node["enum"] if o is not None and not isinstance(o, bool))
+            words = ", ".join(dict.fromkeys(str(o) for o in node["enum"]
+                                            if o is not None and not isinstance(o, bool)))
             raise Invalid(field, f"unknown {key} {_shown(value)}; use one of {words}")
         if isinstance(value, str):
             self._string(value, node, field)
