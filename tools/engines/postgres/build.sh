@@ -3,7 +3,7 @@
 # Debian's postgresql package puts initdb/postgres under /usr/lib/postgresql/<v>/bin, off PATH; link them
 # into .engines/bin so tests find them like every other engine. Installs the package if it is missing.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(cd "$(dirname "$0")/../../.." && pwd)  # tools/engines/postgres -> the repository
 bin="$root/.engines/bin"
 mkdir -p "$bin"
 find_pg() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
