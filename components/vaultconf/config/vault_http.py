@@ -13,6 +13,9 @@ from typing import Any
 
 from .findings import Loc, UnusableInput
 
+# The largest answer read from Vault: a LIST of every policy of a large organisation is well under 1 MiB.
+MAX_RESPONSE = 16 * 2**20
+
 
 class VaultApiError(UnusableInput):
     """Vault refused a request or could not be reached (exit 2, like other unusable input)."""
@@ -64,19 +67,27 @@ class VaultClient:
             req.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(req, timeout=self.timeout, context=self._context) as resp:
-                raw = resp.read()
+                raw = resp.read(MAX_RESPONSE + 1)  # a hostile or broken server cannot fill memory
+            if len(raw) > MAX_RESPONSE:
+                raise VaultApiError(
+                    self.addr, f"{method} {path}: the answer is larger than {MAX_RESPONSE // 2**20} MiB",
+                    "check that --vault-addr/VAULT_ADDR is a Vault server (no proxy page or other service)",
+                )
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 return None
             detail = _errors(exc)
-            fix = "check VAULT_TOKEN's policies" if exc.code == 403 else ""
+            fix = ("give VAULT_TOKEN a token whose policies grant read and list on this path (vault token "
+                   "capabilities PATH shows what it has)") if exc.code == 403 else ""
             raise VaultApiError(
                 self.addr, f"{method} {path}: HTTP {exc.code} {detail}".strip(), fix
             ) from None
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
             raise VaultApiError(
-                self.addr, f"cannot reach Vault: {reason}", "check --vault-addr and TLS options"
+                self.addr, f"cannot reach Vault: {reason}",
+                "set the address Vault listens on with --vault-addr or VAULT_ADDR (https://HOST:8200), and "
+                "--ca-cert/VAULT_CACERT if its certificate is private"
             ) from None
         if not raw:
             return None
