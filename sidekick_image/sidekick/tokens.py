@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
     from .auth import Authenticator, Token
     from .config import Config
+    from .leases import Task
     from .metrics import Metrics
-    from .scheduler import Task
 
 LOGIN, RENEW_TOKEN = "login", "renew-token"
 
