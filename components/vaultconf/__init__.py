@@ -11,7 +11,19 @@ user = vaultconf.User("app", {"policies": [reader], "namespaces": ["team-a"], "v
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
+
+# The sidekick package owns the sidekick's configuration contract (its JSON Schema and capability table), and
+# the components emit against it. It is not on PyPI under a name we own, so it is not declared as a
+# dependency (a name resolved from the index could be anyone's): without it, say once what to install.
+if importlib.util.find_spec("sidekick") is None:
+    raise ModuleNotFoundError(
+        "vaultconf needs the sidekick package, which defines the sidekick's configuration contract: install "
+        "it beside vaultconf (`pip install -e sidekick_image` in a checkout, or "
+        "`pip install \"vault-sidekick-py @ git+<this repository>#subdirectory=sidekick_image\"`)",
+        name="sidekick",
+    )
 
 if TYPE_CHECKING:
     from vaultconf.acl import VAULT_CAPABILITIES, allows, capabilities
