@@ -8,7 +8,8 @@
 #   below is linked into .engines/bin instead. ENGINES_FROM_PATH=0 builds everything (CI's pinned engines).
 # * A cold build is mostly waiting: module downloads are network-bound and one `go build` leaves a core idle
 #   while it links. So every engine module's downloads are prefetched concurrently first, then the engines
-#   build in three concurrent lanes (Vault alone is the longest; the kube pair; the Pulumi family).
+#   build in three concurrent lanes, each led by one of the three long builds (Vault, the kube pair,
+#   pulumi-resource-kubernetes).
 # * Our own plugins (the language host and the Vault test provider) and the pinned providers are always built.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -111,14 +112,11 @@ done
 for pid in "${pids[@]}"; do wait "$pid" || true; done
 [ ${#pids[@]} -eq 0 ] || echo "engines: modules prefetched in $(( $(date +%s) - start ))s"
 
-# Three lanes; an engine not named in a lane goes to the last one.
-lane_of() {
-  case "$1" in
-    vault) echo 0 ;;
-    kube | etcd | postgres) echo 1 ;;
-    *) echo 2 ;;
-  esac
-}
+# Three lanes of about equal cold build time (measured from empty Go caches: vault, kube and
+# pulumi-resource-kubernetes are the three long builds), each long build first, the short ones after it.
+# An engine not named here goes to the last lane.
+lane_plan=("vault pulumi-random pulumi-language-python pulumi-vault" "kube etcd postgres" \
+  "pulumi-kubernetes pulumi")
 run_lane() {  # run_lane N ENGINE...: builds in order, logs each to .engines/logs, stops at nothing
   local lane=$1 status=0 engine s
   shift
@@ -135,9 +133,13 @@ run_lane() {  # run_lane N ENGINE...: builds in order, logs each to .engines/log
   return $status
 }
 lanes=("" "" "")
+for n in 0 1 2; do  # the plan's order, keeping only what must be built
+  for engine in ${lane_plan[n]}; do
+    [[ " ${needs_build[*]} " == *" $engine "* ]] && lanes[n]="${lanes[n]} $engine"
+  done
+done
 for engine in "${needs_build[@]}"; do
-  n=$(lane_of "$engine")
-  lanes[n]="${lanes[n]} $engine"
+  [[ " ${lane_plan[*]} " == *" $engine "* ]] || lanes[2]="${lanes[2]} $engine"
 done
 pids=()
 for n in 0 1 2; do
