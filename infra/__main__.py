@@ -13,8 +13,8 @@ import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 from vaultconf.config import UnusableInput, devstack, validate
 from vaultconf.config import settings as needed
-from vaultconf.config.stack import StackSettings, build
 from vaultconf.errors import ConfigError
+from vaultconf.stackbuild import StackSettings, build
 
 HERE = pathlib.Path(__file__).resolve().parent
 

@@ -102,6 +102,9 @@ URLS_CHILD = "urls"
 ROLE_CHILD = "role"  # PkiRole, AwsRole
 BACKEND_CHILD = "backend"  # AwsSecretsEngine, KubernetesAuth, AppRole
 AUTH_CONFIG_CHILD = "config"  # KubernetesAuth
+SERVICE_ACCOUNT_CHILD = "service-account"  # Workload: the pod's ServiceAccount
+LOGIN_VOLUME = "vault-login"
+"""The pod volume holding the sidekick's login file (the sidecar builder mounts it, the lint looks for it)."""
 
 
 def component_type(cls_name: str) -> str:
@@ -130,6 +133,17 @@ def aws_role(name: str) -> str:
 
 def kv_store(name: str) -> str:
     return f"kv-{name}"
+
+
+def namespace(name: str) -> str:
+    """A Kubernetes Namespace the stack creates."""
+    return f"ns-{name}"
+
+
+def legacy_service_account(namespace: str, name: str) -> str:
+    """Where stacks built before the Workload created its own ServiceAccount registered it (top level); the
+    Workload aliases its child to this name so such stacks keep the account."""
+    return f"sa-{namespace}-{name}"
 
 
 def auth_role_child(role: str) -> str:

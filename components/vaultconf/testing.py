@@ -54,6 +54,8 @@ class Recorded:
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)  # register_outputs of a component, unwrapped
     secret_outputs: frozenset[str] = frozenset()
+    aliases: tuple[str, ...] = ()
+    """Former names (`opts.aliases`): the alias's name, prefixed "/" when its former parent was the stack."""
 
     @property
     def provider_urn(self) -> str:
@@ -154,6 +156,14 @@ class RecordingMocks(Mocks):
             self.resources.append(rec)
 
 
+def _alias(alias: Any) -> str:
+    """An alias as Recorded.aliases shows it (the SDK sends alias specs; a bare URN alias is kept as is)."""
+    if alias.WhichOneof("alias") == "urn":
+        return str(alias.urn)
+    spec = alias.spec
+    return f"{'/' if spec.noParent else ''}{spec.name}"
+
+
 class RecordingMonitor(MockMonitor):
     """A MockMonitor that also records parent, dependencies, providers and secretness."""
 
@@ -177,6 +187,7 @@ class RecordingMonitor(MockMonitor):
                 provider=request.provider,
                 providers=dict(request.providers),
                 id=response.id,
+                aliases=tuple(_alias(a) for a in request.aliases),
             )
         )
         return response

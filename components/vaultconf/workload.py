@@ -15,6 +15,7 @@ from vaultconf._k8s import MANAGED_BY
 from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
 from vaultconf.auth import SidekickAuth
+from vaultconf.binding import binding_problem
 from vaultconf.errors import ConfigError
 from vaultconf.sidecar import SidekickParts, SidekickSecret, hardened, sidekick_container
 from vaultconf.user import User
@@ -42,6 +43,9 @@ class WorkloadArgs(TypedDict, total=False):
     """Job retries (default 3)."""
     service_account_name: str
     """Pod service account (default "default"; for kubernetes auth it must be one the role binds)."""
+    create_service_account: bool
+    """Create the ServiceAccount `service_account_name` names, in `namespace`, with no automounted token
+    (default True; never for "default", which every namespace has). False when something else manages it."""
     auth: SidekickAuth | User
     """How the sidekick logs in (required): a User, or user/kubernetes_auth/app_role `.sidekick_auth(...)`."""
     policies: Sequence[PolicyRules]
@@ -123,15 +127,20 @@ class Workload(Component):
         self.pod_spec = _pod_spec(args, who, parts, image, service_account)
         replicas = count(args.get("replicas", 1), who, "replicas")
         backoff = count(args.get("backoff_limit", 3), who, "backoff_limit")
+        create_account = args.get("create_service_account", True)
         super().__init__(resource_name, opts)
 
         meta = {"name": self.name, "namespace": self.namespace, "labels": labels}
+        pod_deps: list[pulumi.Resource] = []
+        if create_account and service_account != "default":
+            pod_deps.append(self._service_account(service_account, resource_name))
         config_map = k8s.core.v1.ConfigMap(
             self.child("sidekick-config"),
             metadata={**meta, "name": names.k8s_name(self.name, "sidekick")},
             data=parts.config_files,
             opts=self.opts(),
         )
+        pod_deps.append(config_map)
         # A config change must roll the pods: the config's hash goes into the pod template.
         template = {
             "metadata": {
@@ -154,17 +163,34 @@ class Workload(Component):
                     "selector": {"matchLabels": {"app.kubernetes.io/name": self.name}},
                     "template": template,
                 },
-                opts=self.opts(depends_on=[config_map]),
+                opts=self.opts(depends_on=pod_deps),
             )
         else:
             workload = k8s.batch.v1.Job(
                 self.child("job"),
                 metadata=meta,
                 spec={"backoffLimit": backoff, "template": template},
-                opts=self.opts(depends_on=[config_map]),
+                opts=self.opts(depends_on=pod_deps),
             )
         self.resource = workload
         self.register_outputs({"name": self.name, "namespace": self.namespace, "kind": self.kind})
+
+    def _service_account(self, name: str, resource_name: str) -> k8s.core.v1.ServiceAccount:
+        """The pod's ServiceAccount. Stacks built before the Workload created it registered it at the top
+        level as `sa-<namespace>-<name>`; the alias adopts that resource instead of replacing it."""
+        return k8s.core.v1.ServiceAccount(
+            self.child(names.SERVICE_ACCOUNT_CHILD),
+            metadata={"name": name, "namespace": self.namespace, "labels": dict(MANAGED_BY)},
+            automount_service_account_token=False,
+            opts=self.opts(
+                aliases=[
+                    pulumi.Alias(
+                        name=names.legacy_service_account(self.namespace, name),
+                        parent=pulumi.ROOT_STACK_RESOURCE,
+                    )
+                ]
+            ),
+        )
 
 
 def _pod_spec(
@@ -224,26 +250,13 @@ def _auth(value: Any, who: str) -> SidekickAuth:
 
 
 def _check_binding(auth: SidekickAuth, namespace: str, service_account: str, who: str) -> None:
-    if auth.namespaces is not None and namespace not in auth.namespaces:
-        where = "its credentials Secret is only in" if auth.method != "kubernetes" else "its role only binds"
-        raise ConfigError(
-            who,
-            "namespace",
-            f"the {auth.method} login cannot be used in {namespace!r}: {where} {list(auth.namespaces)}",
-            f"add {namespace!r} to the identity's namespaces",
-        )
-    if (
-        auth.method == "kubernetes"
-        and auth.service_accounts is not None
-        and service_account not in auth.service_accounts
-    ):
-        raise ConfigError(
-            who,
-            "service_account_name",
-            f"{service_account!r} is not bound by role {auth.role!r} "
-            f"(it binds {list(auth.service_accounts)})",
-            "use a bound service account or bind this one",
-        )
+    what = f"the {auth.method} login" + (f" of role {auth.role!r}" if auth.role else "")
+    problem = binding_problem(
+        auth.method, what, auth.namespaces, auth.service_accounts, namespace, service_account, "the identity"
+    )
+    if problem is not None:
+        field, trouble, fix = problem
+        raise ConfigError(who, "service_account_name" if field == "service_account" else field, trouble, fix)
 
 
 def _app_container(

@@ -85,7 +85,7 @@ def full_stack(rotation: int = 0, **workload: Any) -> dict[str, Any]:
         "kv",
         {
             "max_versions": 5,
-            # no cas_required: Vault refuses seed writes without check-and-set (tests/components/test_kv_cas.py)
+            # no cas_required: Vault refuses seed writes without check-and-set (test_kv_cas.py)
             "secrets": {"team-a/db": pulumi.Output.secret({"password": "pw"})},
         },
         opts=opts,

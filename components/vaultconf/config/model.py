@@ -6,7 +6,9 @@ Every object keeps `node` (its LocDict) so rules can point at the file and line 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Literal
+
+from vaultconf.binding import IDENTITY_KINDS, IdentityKind
 
 from .findings import UNKNOWN, Loc
 from .tree import LocDict
@@ -55,7 +57,7 @@ class Policy(Obj):
     hcl: str | None = None
     description: str = ""
     lint_ignore: list[str] = dataclasses.field(default_factory=list)
-    admin: dict[str, Any] | None = None  # break-glass allowance: {reason: ...} (docs/policy-analysis.md)
+    admin: dict[str, str] | None = None  # break-glass allowance: {reason: ...} (docs/policy-analysis.md)
 
     def acl_rules(self) -> dict[str, Any]:
         """path -> rule, the shape vaultconf.acl and vaultconf.hcl take."""
@@ -82,7 +84,7 @@ class CertificateAuthority(Obj):
     organization: str | None = None
     ttl: str | int | None = None
     max_lease_ttl: str | int | None = None
-    key_type: str | None = None
+    key_type: Literal["rsa", "ec", "ed25519"] | None = None
     key_bits: int | None = None
     description: str | None = None  # mount description
     issuing_certificates: list[str] | None = None
@@ -101,7 +103,7 @@ class PkiRole(Obj):
     allow_wildcard_certificates: bool | None = None
     ttl: str | int | None = None
     max_ttl: str | int | None = None
-    key_type: str | None = None
+    key_type: Literal["rsa", "ec", "ed25519", "any"] | None = None
     key_bits: int | None = None
     server_flag: bool | None = None
     client_flag: bool | None = None
@@ -121,7 +123,7 @@ class AwsEngine:
 
 @dataclasses.dataclass
 class AwsRole(Obj):
-    credential_type: str = "iam_user"
+    credential_type: Literal["iam_user", "assumed_role", "federation_token"] = "iam_user"
     policy_document: dict[str, Any] | str | None = None
     policy_arns: list[str] = dataclasses.field(default_factory=list)
     role_arns: list[str] = dataclasses.field(default_factory=list)
@@ -179,8 +181,22 @@ class AppRoleRole(Obj):
 
 
 @dataclasses.dataclass
+class OnChange:
+    """What the sidekick does after rewriting a secret's file (exactly one of exec and http)."""
+
+    exec: list[str | int] | None = None
+    env: dict[str, str | int | float] | None = None
+    http: dict[str, str] | None = None
+    timeout: str | int | None = None
+    debounce: str | int | None = None
+
+
+@dataclasses.dataclass
 class WorkloadSecret(Obj):
-    type: str = "kv"
+    """One secret a workload's sidekick delivers; `name` is its name in the sidekick config, its metrics,
+    logs and state, and its default file name."""
+
+    type: Literal["kv", "pki", "aws", "secret", "write", "raw"] = "kv"
     path: str = ""
     kv_version: int | None = None
     version: int | None = None
@@ -193,42 +209,19 @@ class WorkloadSecret(Obj):
     renew: bool | None = None
     revoke: bool | None = None
     jitter: float | None = None
-    on_change: dict[str, Any] | None = None
-
-    def sidekick_resource(self) -> dict[str, Any]:
-        """This secret as a resource of the sidekick config file (docs/architecture.md)."""
-        out: dict[str, Any] = {"name": self.name, "type": self.type, "path": self.path}
-        for key in (
-            "kv_version",
-            "version",
-            "file",
-            "format",
-            "template",
-            "mode",
-            "update",
-            "renew",
-            "revoke",
-            "jitter",
-            "on_change",
-        ):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        if self.params:
-            out["params"] = dict(self.params)
-        return out
+    on_change: OnChange | None = None
 
 
 @dataclasses.dataclass
 class Identity:
-    kind: str  # user | kubernetes_role | approle
+    kind: IdentityKind
     name: str
 
 
 @dataclasses.dataclass
 class Workload(Obj):
     namespace: str = ""
-    kind: str = "Deployment"
+    kind: Literal["Deployment", "Job"] = "Deployment"
     image: str = ""
     identity: Identity = dataclasses.field(default_factory=lambda: Identity("user", ""))
     secrets: list[WorkloadSecret] = dataclasses.field(default_factory=list)
@@ -251,30 +244,13 @@ class Workload(Obj):
     def service_account_name(self) -> str:
         return self.service_account or self.name
 
-    def component_args(self) -> dict[str, Any]:
-        """The Workload component arguments this YAML sets (unset ones keep the component's defaults); the
-        stack adds the login, the sidekick image and the Vault address."""
-        values = {
-            "namespace": self.namespace,
-            "image": self.image,
-            "kind": self.kind,
-            "command": self.command,
-            "args": self.args,
-            "env": self.env or None,
-            "replicas": self.replicas,
-            "service_account_name": self.service_account_name,
-            "secrets": [s.sidekick_resource() for s in self.secrets],
-            "output_dir": self.secrets_dir,
-            "native_sidecar": self.native_sidecar,
-            "resources": self.resources,
-            "sidekick_resources": self.sidekick_resources,
-            "sidekick_timing": self.sidekick_timing,
-            "ports": self.ports,
-            "labels": self.labels,
-            "run_as_user": self.run_as_user,
-            "backoff_limit": self.backoff_limit,
-        }
-        return {k: v for k, v in values.items() if v is not None}
+
+@dataclasses.dataclass
+class TokenReviewer:
+    """kubernetes_auth.token_reviewer: the dedicated TokenReview ServiceAccount."""
+
+    namespace: str
+    service_account: str | None = None
 
 
 @dataclasses.dataclass
@@ -293,7 +269,7 @@ class Config:
     kubernetes_mount: str = "kubernetes"
     kubernetes_host: str | None = None
     kubernetes_audience: str | None = None
-    kubernetes_token_reviewer: dict[str, str] | None = None
+    kubernetes_token_reviewer: TokenReviewer | None = None
     kubernetes_roles: list[KubernetesRole] = dataclasses.field(default_factory=list)
     approle_mount: str = "approle"
     approle_roles: list[AppRoleRole] = dataclasses.field(default_factory=list)
@@ -321,6 +297,10 @@ def _items(tree: LocDict, section: str, sub: str | None = None) -> list[tuple[st
     if not isinstance(holder, list):
         return []
     return [(f"{prefix}[{item.get('name')}]", _node(item)) for item in holder if isinstance(item, dict)]
+
+
+def _on_change(node: Any) -> OnChange | None:
+    return None if node is None else OnChange(**node)
 
 
 def build(tree: LocDict) -> Config:
@@ -370,7 +350,7 @@ def build(tree: LocDict) -> Config:
     cfg.kubernetes_host = k8s.get("kubernetes_host")
     cfg.kubernetes_audience = k8s.get("audience")
     if k8s.get("token_reviewer") is not None:
-        cfg.kubernetes_token_reviewer = dict(k8s["token_reviewer"])
+        cfg.kubernetes_token_reviewer = TokenReviewer(**k8s["token_reviewer"])
     for field, node in _items(tree, "kubernetes_auth", "roles"):
         cfg.kubernetes_roles.append(KubernetesRole(node=node, field=field, **_fields(KubernetesRole, node)))
     approle = _node(tree.get("approle"))
@@ -379,10 +359,13 @@ def build(tree: LocDict) -> Config:
         cfg.approle_roles.append(AppRoleRole(node=node, field=field, **_fields(AppRoleRole, node)))
     for field, node in _items(tree, "workloads"):
         ident = _node(node["identity"])
-        kind, ref = next(iter(ident.items()))
+        kind, ref = next(iter(ident.items()))  # the schema allows exactly one of the three kinds
         wl_secrets = [
             WorkloadSecret(
-                node=_node(s), field=f"{field}.secrets[{s['name']}]", **_fields(WorkloadSecret, _node(s))
+                node=_node(s),
+                field=f"{field}.secrets[{s['name']}]",
+                on_change=_on_change(s.get("on_change")),
+                **_fields(WorkloadSecret, _node(s), ("on_change",)),
             )
             for s in node.get("secrets") or []
         ]
@@ -390,7 +373,7 @@ def build(tree: LocDict) -> Config:
             Workload(
                 node=node,
                 field=field,
-                identity=Identity(kind, ref),
+                identity=Identity(IDENTITY_KINDS[kind], ref),
                 secrets=wl_secrets,
                 **_fields(Workload, node, ("identity", "secrets")),
             )

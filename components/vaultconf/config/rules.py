@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from vaultconf.binding import binding_problem
 from vaultconf.errors import ConfigError
 from vaultconf.policy_analysis.certificates import certificate_problems
 from vaultconf.ttl import check_max, optional_ttl
@@ -153,87 +154,48 @@ def references(cfg: Config) -> list[Finding]:
 
 
 def _workload_references(cfg: Config) -> list[Finding]:
+    """Each workload's identity is declared and its login works in the workload's namespace (and, for a
+    kubernetes role, for its service account): the same check the Workload component makes."""
     out: list[Finding] = []
-    users = {u.name: u for u in cfg.users}
-    k8s = {r.name: r for r in cfg.kubernetes_roles}
-    approles = {r.name: r for r in cfg.approle_roles}
+    declared: dict[str, tuple[str, str, dict[str, Any]]] = {
+        # kind -> (what it is called, where it is declared, name -> declaration)
+        "user": ("user", "users", {u.name: u for u in cfg.users}),
+        "kubernetes_role": (
+            "kubernetes role",
+            "kubernetes_auth.roles",
+            {r.name: r for r in cfg.kubernetes_roles},
+        ),
+        "approle": ("approle", "approle.roles", {r.name: r for r in cfg.approle_roles}),
+    }
     for wl in cfg.workloads:
         kind, ref = wl.identity.kind, wl.identity.name
         ident_loc = wl.node["identity"].locate(kind)
         field = f"identity.{kind}"
-        if kind == "user":
-            user = users.get(ref)
-            if user is None:
-                out.append(
-                    _err(
-                        "reference",
-                        wl,
-                        field,
-                        f"user '{ref}' is not declared",
-                        "add it under `users`",
-                        ident_loc,
-                    )
+        what, section, by_name = declared[kind]
+        holder = by_name.get(ref)
+        if holder is None:
+            out.append(
+                _err(
+                    "reference",
+                    wl,
+                    field,
+                    f"{what} '{ref}' is not declared",
+                    f"add it under {section}",
+                    ident_loc,
                 )
-            elif wl.namespace not in user.namespaces:
-                out.append(
-                    _err(
-                        "reference",
-                        wl,
-                        field,
-                        f"user '{ref}' has no credentials Secret in namespace '{wl.namespace}'",
-                        f"add '{wl.namespace}' to users[{ref}].namespaces",
-                        ident_loc,
-                    )
-                )
-        elif kind == "kubernetes_role":
-            role = k8s.get(ref)
-            if role is None:
-                out.append(
-                    _err(
-                        "reference",
-                        wl,
-                        field,
-                        f"kubernetes role '{ref}' is not declared",
-                        "add it under kubernetes_auth.roles",
-                        ident_loc,
-                    )
-                )
-            elif wl.namespace not in role.namespaces or wl.service_account_name not in role.service_accounts:
-                out.append(
-                    _err(
-                        "reference",
-                        wl,
-                        field,
-                        f"kubernetes role '{ref}' does not bind service account "
-                        f"{wl.namespace}/{wl.service_account_name}",
-                        "add the namespace and service account to the role's bindings",
-                        ident_loc,
-                    )
-                )
+            )
         else:
-            approle = approles.get(ref)
-            if approle is None:
-                out.append(
-                    _err(
-                        "reference",
-                        wl,
-                        field,
-                        f"approle '{ref}' is not declared",
-                        "add it under approle.roles",
-                        ident_loc,
-                    )
-                )
-            elif wl.namespace not in approle.namespaces:
-                out.append(
-                    _err(
-                        "reference",
-                        wl,
-                        field,
-                        f"approle '{ref}' publishes no secret in namespace '{wl.namespace}'",
-                        f"add '{wl.namespace}' to approle.roles[{ref}].namespaces",
-                        ident_loc,
-                    )
-                )
+            problem = binding_problem(
+                kind,
+                f"{what} '{ref}'",
+                holder.namespaces,
+                getattr(holder, "service_accounts", None),
+                wl.namespace,
+                wl.service_account_name,
+                f"{section}[{ref}]",
+            )
+            if problem is not None:
+                out.append(_err("reference", wl, field, problem[1], problem[2], ident_loc))
         out.extend(_secret_targets(cfg, wl))
     return out
 
