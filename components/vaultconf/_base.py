@@ -82,3 +82,10 @@ def count(value: Any, who: str, field: str, minimum: int = 0) -> int:
             who, field, f"{value!r} is not a whole number >= {minimum}", f"use an integer >= {minimum}"
         )
     return value
+
+
+def http_url(value: Any, who: str, field: str, example: str) -> str:
+    """An http(s) URL such as a Vault address, or one clear error."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ConfigError(who, field, f"{value!r} is not an http(s) URL", f'use e.g. "{example}"')
+    return value

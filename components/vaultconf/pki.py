@@ -9,7 +9,7 @@ import pulumi
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, require, require_instance, start
+from vaultconf._base import Component, http_url, require, require_instance, start
 from vaultconf.errors import ConfigError
 from vaultconf.ttl import check_max, optional_ttl, ttl_string
 
@@ -155,14 +155,7 @@ class CertificateAuthority(Component):
         crl = list(args.get("crl_distribution_points", []))
         addr = args.get("vault_addr")
         if addr:
-            if not isinstance(addr, str) or not addr.startswith(("http://", "https://")):
-                raise ConfigError(
-                    who,
-                    "vault_addr",
-                    f"{addr!r} is not an http(s) URL",
-                    'use e.g. "https://vault.example:8200"',
-                )
-            base = f"{addr.rstrip('/')}/v1/{self.path}"
+            base = f"{http_url(addr, who, 'vault_addr', 'https://vault.example:8200').rstrip('/')}/v1/{self.path}"
             issuing = issuing or [f"{base}/ca"]
             crl = crl or [f"{base}/crl"]
         return (issuing, crl) if issuing or crl else None

@@ -14,6 +14,8 @@ from typing import Any, Literal
 import pulumi
 from sidekick import contract
 
+from vaultconf import names
+from vaultconf._base import http_url
 from vaultconf.acl import PolicyRules, allows
 from vaultconf.auth import SidekickAuth
 from vaultconf.errors import ConfigError
@@ -112,7 +114,7 @@ def _auth_section(auth: SidekickAuth) -> tuple[dict[str, Any], list[dict[str, An
     if auth.method in ("userpass", "token"):
         key = "login" if auth.method == "userpass" else "token"
         section["file"] = f"{LOGIN_DIR}/{key}"
-        return section, *_secret_volume("vault-login", auth.secret_name, [key], LOGIN_DIR)
+        return section, *_secret_volume(names.LOGIN_VOLUME, auth.secret_name, [key], LOGIN_DIR)
     if auth.method == "approle":
         section.update(
             role=auth.role, role_id_file=f"{APPROLE_DIR}/role_id", secret_id_file=f"{APPROLE_DIR}/secret_id"
@@ -158,13 +160,7 @@ def sidekick_container(
     `timing` becomes the config's `timing` block (renew_fraction, safety_buffer, kv_update, backoff_*).
     """
     who = component
-    if not isinstance(vault_addr, str) or not vault_addr.startswith(("http://", "https://")):
-        raise ConfigError(
-            who,
-            "vault_addr",
-            f"{vault_addr!r} is not an http(s) URL",
-            'use e.g. "https://vault.vault.svc:8200"',
-        )
+    http_url(vault_addr, who, "vault_addr", "https://vault.vault.svc:8200")
     if not isinstance(auth, SidekickAuth):
         raise ConfigError(
             who,

@@ -16,8 +16,6 @@ from vaultconf import acl, policy_analysis
 from vaultconf.errors import ConfigError
 from vaultconf.policy_analysis.certificates import certificate_problems
 
-WRITE_CAPABILITIES = frozenset({"create", "update", "patch", "delete", "sudo", "recover"})
-
 # One definition of a finding about a policy: the analysis's.
 Issue = policy_analysis.Issue
 Mounts = policy_analysis.Mounts
@@ -248,7 +246,7 @@ def resource_access_violations(resources: Sequence[tuple[str, Props]]) -> list[s
                 (
                     v["secret"].get("secretName")
                     for v in volumes
-                    if v.get("name") == "vault-login" and isinstance(v.get("secret"), dict)
+                    if v.get("name") == names.LOGIN_VOLUME and isinstance(v.get("secret"), dict)
                 ),
                 None,
             )
