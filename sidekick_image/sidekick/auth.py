@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from .vault import VaultHttp
 
 
+class CredentialsError(VaultRequestError):
+    """The credentials themselves are missing or unreadable as credentials (no password, no token, no
+    role): no request was made, and retrying cannot help until someone fixes the file, so a one-shot fails
+    at once (tokens.py: `retryable` decides) instead of backing off as if Vault were unreachable."""
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
 class Token:
     __slots__ = ("obtained", "renewable", "ttl")
 
@@ -85,14 +95,25 @@ class Authenticator:
         try:
             data = parse(text, self.cfg.auth_file, "credentials file")[0]
         except SidekickConfigError as exc:
-            raise VaultRequestError(str(exc), 0, self.cfg.auth_file) from None
+            raise CredentialsError(str(exc), 0, self.cfg.auth_file) from None
         if isinstance(data, str):  # a bare token file
             return {"token": data}
         if not isinstance(data, dict):
-            raise VaultRequestError(f"the credentials file {self.cfg.auth_file} is not a mapping", 0)
+            raise CredentialsError(f"the credentials file {self.cfg.auth_file} is not a mapping", 0)
         if self.cfg.auth_format == "kubernetes-vault" and _ci(data, "clientToken"):
             data = {"method": "token", "token": _ci(data, "clientToken")}
         return data
+
+    def _missing(self, what: str, method: str) -> str:
+        """One line naming the credentials file and what it lacks (names of fields only, never values)."""
+        where = (f"the credentials file {self.cfg.auth_file}" if self.cfg.auth_file else
+                 "the environment (no credentials file given)")
+        if method == "userpass":
+            how = 'write {"method": "userpass", "username": ..., "password": ...}'
+        else:
+            how = ('give it a token, or a "method" (e.g. userpass with username and password): without one '
+                   "the token method is used")
+        return f"{where} has {what} for {method} login: {how}"
 
     def _login_path(self, default_suffix: str = "login") -> str:
         if self.cfg.login_path:
@@ -111,8 +132,9 @@ class Authenticator:
                 token = _read_text(self.cfg.token_file, "token file")
             token = token or os.environ.get("VAULT_TOKEN", "")
             if not token:
-                raise VaultRequestError("no Vault token: give -auth FILE with a token, auth.file, or "
-                                        "VAULT_TOKEN", 0)
+                raise CredentialsError(self._missing("no token", "token") if self.cfg.auth_file else
+                                       "no Vault token: give -auth FILE with a token, auth.file, or "
+                                       "VAULT_TOKEN", 0)
             log.redact("token", token)
             self.client.token = token
             info = self.client.read("auth/token/lookup-self")
@@ -122,8 +144,9 @@ class Authenticator:
             username = _ci(creds, "username") or os.environ.get("VAULT_SIDEKICK_USERNAME", "")
             password = _ci(creds, "password") or os.environ.get("VAULT_SIDEKICK_PASSWORD", "")
             if not username or not password:
-                raise VaultRequestError(f"the credentials file {self.cfg.auth_file or '(none)'} has no "
-                                        "username/password", 0)
+                pairs = (("username", username), ("password", password))
+                missing = " and no ".join(name for name, value in pairs if not value)
+                raise CredentialsError(self._missing(f"no {missing}", "userpass"), 0)
             log.redact("password", password)
             path = f"{self._login_path()}/{username}"
             body: dict[str, Any] = {"password": password}
@@ -131,7 +154,7 @@ class Authenticator:
             jwt = _read_text(self.cfg.token_file or K8S_TOKEN, "service account token")
             role = self.cfg.role or _ci(creds, "role") or os.environ.get("VAULT_SIDEKICK_ROLE", "")
             if not role:
-                raise VaultRequestError("kubernetes auth needs a role (auth.role or VAULT_SIDEKICK_ROLE)", 0)
+                raise CredentialsError("kubernetes auth needs a role (auth.role or VAULT_SIDEKICK_ROLE)", 0)
             log.redact("jwt", jwt)
             path, body = self._login_path(), {"role": role, "jwt": jwt}
         elif method == "approle":
@@ -142,15 +165,15 @@ class Authenticator:
             secret_id = (_read_text(cfg.secret_id_file, "secret_id file") if cfg.secret_id_file else
                          _ci(creds, "secret_id", "secretid") or env_secret_id)
             if not role_id:
-                raise VaultRequestError("approle auth needs a role_id (auth.role_id_file or the auth "
-                                        "file)", 0)
+                raise CredentialsError("approle auth needs a role_id (auth.role_id_file or the auth "
+                                       "file)", 0)
             log.redact("approle", secret_id)
             path = self._login_path()
             body = {"role_id": role_id}
             if secret_id:
                 body["secret_id"] = secret_id
         else:  # validated earlier; defensive
-            raise VaultRequestError(f"unsupported auth method {method}", 0)
+            raise CredentialsError(f"unsupported auth method {method}", 0)
         # the old token stays on the client until a new one arrives: it may still be valid
         resp = self.client.call("POST", path, body, auth=False)
         auth = resp.auth if resp else {}
