@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from typing import Any
 
 from vaultconf.errors import ConfigError
@@ -111,33 +112,23 @@ def component_type(cls_name: str) -> str:
     return COMPONENT_TYPE.format(cls_name)
 
 
-def policy(name: str) -> str:
-    return f"policy-{name}"
+def _prefixed(prefix: str) -> Callable[[str], str]:
+    """The name of one kind of the stack's objects: `<prefix>-<YAML name>`."""
+
+    def name(value: str) -> str:
+        return f"{prefix}-{value}"
+
+    name.__doc__ = f"`{prefix}-<name>`: a stack's {prefix} component (or resource)."
+    return name
 
 
-def user(name: str) -> str:
-    return f"user-{name}"
-
-
-def ca(name: str) -> str:
-    return f"ca-{name}"
-
-
-def pki_role(name: str) -> str:
-    return f"pki-role-{name}"
-
-
-def aws_role(name: str) -> str:
-    return f"aws-role-{name}"
-
-
-def kv_store(name: str) -> str:
-    return f"kv-{name}"
-
-
-def namespace(name: str) -> str:
-    """A Kubernetes Namespace the stack creates."""
-    return f"ns-{name}"
+policy = _prefixed("policy")
+user = _prefixed("user")
+ca = _prefixed("ca")
+pki_role = _prefixed("pki-role")
+aws_role = _prefixed("aws-role")
+kv_store = _prefixed("kv")
+namespace = _prefixed("ns")  # a Kubernetes Namespace the stack creates
 
 
 def legacy_service_account(namespace: str, name: str) -> str:
