@@ -190,6 +190,7 @@ PROOFS = {
     "audit": "esc-audit-enable", "plugin": "esc-plugin", "revoke_others": "esc-revoke-prefix",
     "orphan_token": "esc-tok-orphan", "pki_role": "esc-pki-role", "pki_sign": "esc-pki-sign-int",
     "aws": "esc-aws-root", "database": "esc-db-config", "seal": "esc-seal",
+    "foreign_certificate": "esc-pki-sign",
 }
 
 

@@ -276,5 +276,6 @@ def raw_read(w: World, a: Actor) -> Evidence:
     return None
 
 
-# The security-configuration attempts register themselves after these (their module imports this one).
-from tests.support import escalation_config_attempts  # noqa: E402,F401
+# The security-configuration attempts register themselves after these (their module imports this one),
+# then the certificate attempt (its module imports that one).
+from tests.support import escalation_cert_attempts, escalation_config_attempts  # noqa: E402,F401

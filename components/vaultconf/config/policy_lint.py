@@ -10,6 +10,7 @@ from typing import Any
 
 from vaultconf import acl
 from vaultconf.errors import ConfigError
+from vaultconf.policy_analysis.certificates import unbound_issue_grants
 
 from . import lint
 from .findings import Finding, Loc, Severity
@@ -99,4 +100,34 @@ def policy_lint(cfg: Config) -> list[Finding]:
                     family=issue.family,
                 )
             )
+    return out + idle_certificate_grants(cfg)
+
+
+def idle_certificate_grants(cfg: Config) -> list[Finding]:
+    """`least-privilege-certificate` for identities no workload uses (a workload's own certificate is
+    checked against its request in rules.least_privilege): an unbound `<pki>/issue/<role>` lets the user,
+    kubernetes role or approle obtain certificates for every workload's names."""
+    pki = [c.mount for c in cfg.cas]
+    used = {(wl.identity.kind, wl.identity.name) for wl in cfg.workloads}
+    holders: dict[str, list[str]] = {}
+    for kind, pool in (("user", cfg.users), ("kubernetes_role", cfg.kubernetes_roles),
+                       ("approle", cfg.approle_roles)):
+        for ident in pool:
+            if (kind, ident.name) not in used:
+                for name in ident.policies:
+                    holders.setdefault(name, []).append(f"{kind} '{ident.name}'")
+    out: list[Finding] = []
+    for policy in cfg.policies:
+        if not pki or policy.name not in holders:
+            continue
+        rules, problem = _policy_rules(policy)
+        if rules is None or problem is not None or lint.policy_errors(rules) is not None:
+            continue  # reported by policy_lint
+        who = ", ".join(holders[policy.name])
+        for path, trouble, fix in unbound_issue_grants(rules, pki):
+            loc = policy.node["rules"].locate(path) if policy.hcl is None else policy.at("hcl")
+            key = f"rules.{path}" if policy.hcl is None else "hcl"
+            message = f"{who} (no workload): {trouble}"
+            finding = _err("least-privilege-certificate", policy, key, message, fix, loc)
+            out.append(dataclasses.replace(finding, policy=policy.name, path=path))
     return out

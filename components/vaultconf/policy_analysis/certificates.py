@@ -18,10 +18,12 @@ roles and CA configuration; a binding keeps one role and puts the names beside t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from vaultconf import acl
+
+from .patterns import intersect, parse, witness
 
 # ip_sans, uri_sans and other_sans also name a certificate's holder, but vaultconf's roles refuse them
 # (allow_ip_sans false, no allowed_uri_sans / allowed_other_sans), so the names that matter are these two
@@ -104,4 +106,41 @@ def certificate_problems(
                     f"list them in allowed_parameters: {binding}",
                 )
             )
+    return out
+
+
+ISSUE_CAPS = frozenset({"create", "update"})
+
+
+def unbound_issue_grants(rules: Mapping[str, Any], pki_mounts: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(path, problem, fix) for each rule of one policy (path -> rule, already valid) that lets its holder
+    issue from a declared PKI mount's `issue/<role>` with `common_name` or `alt_names` unbound. For
+    identities no workload uses: with no request to compare against, any open name is too much."""
+    evaluate = acl.evaluator([dict(rules)])
+    targets = [parse(f"{m.strip('/')}/issue/*") for m in pki_mounts]
+    out: list[tuple[str, str, str]] = []
+    for path, rule in rules.items():
+        norm = acl.normalize_rule("policy", path, rule)
+        caps = frozenset(norm.capabilities)
+        if "deny" in caps or not caps & ISSUE_CAPS:
+            continue
+        pattern = parse(norm.path)
+        for target in targets:
+            inter = intersect(pattern, target)
+            # the whole policy decides: a more specific deny or narrower rule takes the path away
+            if inter is None or not caps & ISSUE_CAPS & evaluate(witness(inter)):
+                continue
+            loose = [n for n in NAME_PARAMETERS if not _bound(_allowed(rule), n)]
+            if loose:
+                out.append(
+                    (
+                        str(path),
+                        f"the rule {path} leaves {', '.join(loose)} open on {inter.show()}: the identity "
+                        "can obtain certificates for any name the role allows, other workloads' names "
+                        "included",
+                        "bind the names on that rule: allowed_parameters: {common_name: [<its own name>]} "
+                        "(alt_names only if it needs them), or remove the grant",
+                    )
+                )
+            break
     return out

@@ -8,7 +8,7 @@ POSTs but change nothing).
 
 Mount paths are arbitrary, so the secrets-engine families use generic shapes (`+/roles/*`, `+/config/*`):
 they reach every mount, declared or not. `Mounts` adds what only makes sense for a mount whose type the
-config declares (a PKI mount's `keys/`), and names the mount in messages.
+config declares (a PKI mount's `keys/` and `sign/`), and names the mount in messages.
 """
 
 from __future__ import annotations
@@ -255,7 +255,21 @@ class Mounts:
             "manage PKI keys with vaultconf",
             WRITE_PATCH,
         )
-        return (*FAMILIES, extra)
+        # sign/<role> takes the names from the caller's CSR, where allowed_parameters cannot reach them
+        # (Vault's pki path_issue_sign.go: sign reads common_name and the SANs from the CSR unless the role
+        # says otherwise), so any holder gets certificates for every name the role allows. sign-verbatim,
+        # root/sign-* and issuer/<ref>/{sign,issue}/* are already engine configuration above. Declared PKI
+        # mounts only: transit/sign/<key> and ssh/sign/<role> are the ordinary use of those engines.
+        certificates = Family(
+            "certificates",
+            "signing a CSR, whose names Vault takes from it",
+            tuple(f"{m}/sign/*" for m in pki),
+            "can obtain certificates for any name the role allows, other workloads' names included: "
+            "allowed_parameters cannot bind names that come from the CSR",
+            "grant <pki>/issue/<role> instead, with allowed_parameters binding the workload's names "
+            "(common_name, alt_names)",
+        )
+        return (*FAMILIES, extra, certificates)
 
 
 NO_MOUNTS = Mounts()
