@@ -78,8 +78,12 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
     config_dir = _config_dir(args)
     if args.check_settings and not args.stack:
         raise UsageError("--check-settings needs --stack", "add --stack NAME (e.g. --stack dev)")
+    if args.settings_file and not args.stack:
+        fix = "add --stack NAME: the file holds one stack's settings"
+        raise UsageError("--settings-file needs --stack", fix)
+    settings_file = pathlib.Path(args.settings_file) if args.settings_file else None
     names: list[str | None] = [args.stack] if args.stack else list(stacks(config_dir)) or [None]
-    results: list[Result] = [validate(config_dir, name) for name in names]
+    results: list[Result] = [validate(config_dir, name, settings_file) for name in names]
     if args.check_settings:
         _check_settings(args, config_dir, results[0])
     n_err = sum(len(r.errors) for r in results)

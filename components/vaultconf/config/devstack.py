@@ -66,11 +66,14 @@ def _stack_settings(path: pathlib.Path) -> dict[str, tuple[Any, Loc]]:
     return {(k if ":" in k else f"vaultconf:{k}"): (plain(v), config.locate(k)) for k, v in config.items()}
 
 
-def transport_findings(project: pathlib.Path | None, stack: str) -> list[Finding]:
-    """Warnings for a plain-http Vault address or skip-verify in a non-dev stack's Pulumi.<stack>.yaml: the
-    Vault token, every generated password and every secret the sidekicks fetch would cross the network
-    readable (or from a server nobody verified)."""
-    path = project / f"Pulumi.{stack}.yaml" if project is not None else None
+def transport_findings(
+    project: pathlib.Path | None, stack: str, settings_file: pathlib.Path | None = None
+) -> list[Finding]:
+    """Warnings for a plain-http Vault address or skip-verify in a non-dev stack's Pulumi.<stack>.yaml (or
+    the `settings_file` given instead, `vaultconf validate --settings-file`): the Vault token, every
+    generated password and every secret the sidekicks fetch would cross the network readable (or from a
+    server nobody verified)."""
+    path = settings_file or (project / f"Pulumi.{stack}.yaml" if project is not None else None)
     if path is None or not path.is_file():
         return []
     try:

@@ -122,15 +122,18 @@ def load_tree(config_dir: pathlib.Path, stack: str | None) -> tuple[LocDict, lis
     return tree, merger.findings, files
 
 
-def validate(config_dir: pathlib.Path, stack: str | None) -> Result:
-    """Everything `vaultconf validate` checks for one stack. Raises UnusableInput for exit-2 input."""
+def validate(
+    config_dir: pathlib.Path, stack: str | None, settings_file: pathlib.Path | None = None
+) -> Result:
+    """Everything `vaultconf validate` checks for one stack (its settings read from `settings_file` when
+    given, else Pulumi.<stack>.yaml beside Pulumi.yaml). Raises UnusableInput for exit-2 input."""
     tree, findings, files = load_tree(config_dir, stack)
     # a marker in base/ is an error finding (load_tree), never a dev stack
     dev = stack is not None and devstack.is_dev(tree, any(f.rule == devstack.RULE for f in findings))
     if stack is not None and not dev:
         from .settings import find_project_dir
 
-        findings = findings + devstack.transport_findings(find_project_dir(config_dir), stack)
+        findings = findings + devstack.transport_findings(find_project_dir(config_dir), stack, settings_file)
     schema_findings = schema.check(tree)
     if schema_findings:
         return Result(stack, files, findings + schema_findings, None, dev)
