@@ -238,6 +238,18 @@ def dry_run_line(path: str, content: bytes, mode: int) -> str:
     return f"dry-run: {path} (mode {mode:04o}, {len(content)} bytes, sha256 {digest})\n"
 
 
+def fill(fd: int, content: bytes, mode: int, owner: int | None, group: int | None) -> None:
+    """Write all of `content` to a fresh file, give it its owner and mode, and fsync it (every file the
+    sidekick writes, plain or versioned, is filled here)."""
+    view = memoryview(content)
+    while view:
+        view = view[os.write(fd, view):]
+    if owner is not None or group is not None:
+        os.fchown(fd, -1 if owner is None else owner, -1 if group is None else group)
+    os.fchmod(fd, mode)  # after chown: chown may clear set-id bits, never widen access
+    os.fsync(fd)
+
+
 def write_files(files: list[tuple[str, bytes]], mode: int = 0o600, owner: int | None = None,
                 group: int | None = None, dryrun: bool = False, *, root: str | None = None,
                 claims: Claims | None = None, claimant: str = "", versioned: str = "") -> list[str]:
@@ -282,13 +294,7 @@ def write_files(files: list[tuple[str, bytes]], mode: int = 0o600, owner: int | 
                          dir_fd=dir_fd)
             temps.append((dir_fd, tmp, leaf, path))
             try:
-                view = memoryview(content)
-                while view:
-                    view = view[os.write(fd, view):]
-                if owner is not None or group is not None:
-                    os.fchown(fd, -1 if owner is None else owner, -1 if group is None else group)
-                os.fchmod(fd, mode)  # after chown: chown may clear set-id bits, never widen access
-                os.fsync(fd)
+                fill(fd, content, mode, owner, group)
             finally:
                 os.close(fd)
         temps.sort(key=lambda item: _rename_last(item[3]))

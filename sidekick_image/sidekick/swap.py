@@ -27,7 +27,7 @@ import contextlib
 import os
 import re
 
-from .outputs import _DIR, _TMP_MARK, NAME_MAX, OutputRefused, _rename_last, _same
+from .outputs import _DIR, _TMP_MARK, NAME_MAX, OutputRefused, _rename_last, _same, fill
 
 _FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _S_IFMT, _S_IFDIR, _S_IFLNK = 0o170000, 0o040000, 0o120000
@@ -159,13 +159,7 @@ def switch(dir_fd: int, stem: str, items: list[tuple[str, bytes]], mode: int, ow
                 for leaf, content in items:
                     fd = os.open(leaf, _FILE, 0o600, dir_fd=vfd)
                     try:
-                        view = memoryview(content)
-                        while view:
-                            view = view[os.write(fd, view):]
-                        if owner is not None or group is not None:
-                            os.fchown(fd, -1 if owner is None else owner, -1 if group is None else group)
-                        os.fchmod(fd, mode)
-                        os.fsync(fd)
+                        fill(fd, content, mode, owner, group)
                     finally:
                         os.close(fd)
                 if owner is not None or group is not None:
