@@ -6,32 +6,18 @@ use count and CIDR bounds (which then really refuse a login from outside them)."
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Iterator
 
 import pytest
 import yaml
 from vaultconf.testing import Recorded
 
 from tests.engines.stack_to_vault import Applier
-from tests.fixtures.engines import engine_path
 from tests.stack.test_schema_reach import EVERYTHING, run_tree
-from tests.support.vault import VaultDevServer, VaultError, start_dev
+from tests.support.vault import VaultDevServer, VaultError
 
 pytestmark = pytest.mark.engines
 
 SECRET_ID = "vault:appRole/authBackendRoleSecretId:AuthBackendRoleSecretId"
-
-
-@pytest.fixture
-def fresh_vault() -> Iterator[VaultDevServer]:
-    try:
-        server = start_dev(engine_path("vault"))
-    except VaultError as err:
-        pytest.fail(str(err), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_every_reach_field_is_accepted_by_vault_and_reads_back(

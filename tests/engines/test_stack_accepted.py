@@ -7,29 +7,13 @@ resource is then written to a fresh dev Vault through the HTTP API with the same
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.engines.stack_to_vault import Applier
-from tests.fixtures.engines import engine_path
 from tests.stack._program import run_stack
-from tests.support.vault import VaultDevServer, VaultError, start_dev
+from tests.support.vault import VaultDevServer
 
 pytestmark = pytest.mark.engines
-
-
-@pytest.fixture
-def fresh_vault() -> Iterator[VaultDevServer]:
-    # One server per overlay: the overlays use the same mount paths.
-    try:
-        server = start_dev(engine_path("vault"))
-    except VaultError as err:
-        pytest.fail(str(err), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
