@@ -17,13 +17,31 @@ APP_POLICY = """# billing app: read its secrets
 path "kv/data/billing/*" {
     capabilities = ["read", "list"]
 }
-path "pki/issue/web" { capabilities = ["update"] }
+path "pki/issue/web" {
+    capabilities = ["update"]
+    # its own name only: unbound, any holder could get every name the role allows (docs/policy-analysis.md)
+    allowed_parameters = { "common_name" = ["billing.billing.svc.cluster.local"] }
+}
 """
 OPS_POLICY = 'path "kv/metadata/*" {\n  capabilities = ["list"]\n}\n'
 IAM_POLICY = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::billing/*"}],
 }
+
+# Token parameters beyond policies and TTLs, and auth mount descriptions: adoption must keep them (issue 13:
+# a cleared token_bound_cidrs would let the user log in from anywhere). The tests log in from 127.0.0.1.
+USER_TOKEN_FIELDS: dict[str, dict[str, Any]] = {
+    "ops": {
+        "token_bound_cidrs": ["127.0.0.1/32", "10.0.0.0/8"],
+        "token_explicit_max_ttl": 7200,
+        "token_no_default_policy": True,
+        "token_num_uses": 50,
+    },
+    "billing-api": {"token_period": 1800, "token_type": "service"},
+}
+USERPASS_DESCRIPTION = "humans and legacy apps"
+APPROLE_DESCRIPTION = "batch jobs"
 
 
 class Api(Protocol):
@@ -56,7 +74,7 @@ def configure_by_hand(vault: Api, kube_url: str, kube_ca_pem: str) -> HandMade:
     put("PUT", "sys/policies/acl/billing-app", {"policy": APP_POLICY})
     put("PUT", "sys/policies/acl/ops-lister", {"policy": OPS_POLICY})
 
-    put("POST", "sys/auth/userpass", {"type": "userpass"})
+    put("POST", "sys/auth/userpass", {"type": "userpass", "description": USERPASS_DESCRIPTION})
     for user, policies, ttl in (
         ("billing-api", ["billing-app"], 3600),
         ("ops", ["ops-lister", "default"], 0),
@@ -65,7 +83,7 @@ def configure_by_hand(vault: Api, kube_url: str, kube_ca_pem: str) -> HandMade:
         body: dict[str, Any] = {"password": made.passwords[user], "token_policies": policies}
         if ttl:
             body["token_ttl"] = ttl
-        put("POST", f"auth/userpass/users/{user}", body)
+        put("POST", f"auth/userpass/users/{user}", body | USER_TOKEN_FIELDS.get(user, {}))
 
     put("POST", "sys/mounts/kv", {"type": "kv", "options": {"version": "2"}, "description": "team secrets"})
     put("POST", "kv/config", {"max_versions": 5})
@@ -132,7 +150,7 @@ def configure_by_hand(vault: Api, kube_url: str, kube_ca_pem: str) -> HandMade:
         },
     )
 
-    put("POST", "sys/auth/approle", {"type": "approle"})
+    put("POST", "sys/auth/approle", {"type": "approle", "description": APPROLE_DESCRIPTION})
     put(
         "POST",
         "auth/approle/role/batch",
