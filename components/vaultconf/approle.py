@@ -9,7 +9,6 @@ scheduled CI job), or set `secret_id_ttl: 0` for ids that never expire and chang
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict
@@ -22,7 +21,7 @@ from vaultconf._base import Component, count, label, start
 from vaultconf._k8s import opaque_secret
 from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
-from vaultconf.auth import SidekickAuth, binding, input_list, token_settings
+from vaultconf.auth import SidekickAuth, binding, cidrs, input_list, token_settings
 from vaultconf.errors import ConfigError
 from vaultconf.policy import Policy
 from vaultconf.ttl import parse_ttl
@@ -61,6 +60,8 @@ class AppRoleArgs(TypedDict, total=False):
 
     path: str
     """Mount path (default "approle")."""
+    description: str
+    """The auth mount's description (default: none)."""
     roles: Mapping[str, AppRoleSpec]
     vault_addr: Input[str]
     """Written to the Secrets as VAULT_ADDR."""
@@ -119,7 +120,11 @@ class AppRole(Component):
             )
         super().__init__(resource_name, opts)
         backend = vault.AuthBackend(
-            self.child(names.BACKEND_CHILD), type="approle", path=self.path, opts=self.opts()
+            self.child(names.BACKEND_CHILD),
+            type="approle",
+            path=self.path,
+            description=args.get("description"),
+            opts=self.opts(),
         )
         vault_addr = pulumi.Output.from_input(args.get("vault_addr", ""))
         self.role_ids, self.secret_ids = {}, {}
@@ -161,22 +166,6 @@ class AppRole(Component):
             namespaces=tuple(namespaces),
             policy_rules=rules,
         )
-
-
-def cidrs(values: Any, who: str, field: str) -> list[str] | None:
-    """CIDR blocks (or single addresses) as Vault takes them; None when unset."""
-    if values is None:
-        return None
-    out = []
-    for value in input_list(values, who, field):
-        try:
-            ipaddress.ip_network(value, strict=False)
-        except (TypeError, ValueError):
-            raise ConfigError(
-                who, field, f"{value!r} is not a CIDR block", 'use e.g. "10.0.0.0/8" or "192.0.2.7/32"'
-            ) from None
-        out.append(value)
-    return out
 
 
 def _issue_key(rotation: int, ttl: int) -> str:

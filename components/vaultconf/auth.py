@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import pulumi
 
+from vaultconf._base import count
 from vaultconf.acl import PolicyRules
 from vaultconf.errors import ConfigError
 from vaultconf.policy import known_rules, policy_names
@@ -58,6 +60,53 @@ def token_settings(
         "token_max_ttl": max_ttl,
     }
     return settings, known_rules(policies)
+
+
+# Vault's token_type values for auth roles and users (sdk/logical/token.go: TokenType; "default-*" let the
+# mount's tune decide), as the upstream token schema takes them (util/token_fields.go)
+TOKEN_TYPES = ("default", "service", "batch", "default-service", "default-batch")
+
+
+def token_limits(spec: Mapping[str, Any], who: str) -> dict[str, Any]:
+    """Vault's token parameters beyond policies and TTLs, as the upstream resources take them; each is
+    None when unset, so the provider sends nothing and Vault keeps its default (or, on an adopted object,
+    the state keeps what `pulumi import` read: an unset field would clear it)."""
+    token_type = spec.get("token_type")
+    if token_type is not None and token_type not in TOKEN_TYPES:
+        raise ConfigError(
+            who, "token_type", f"{token_type!r} is not a token type", f"use one of {', '.join(TOKEN_TYPES)}"
+        )
+    no_default = spec.get("token_no_default_policy")
+    if no_default is not None and not isinstance(no_default, bool):
+        raise ConfigError(
+            who, "token_no_default_policy", f"{no_default!r} is not a boolean", "use true or false"
+        )
+    num_uses = spec.get("token_num_uses")
+    explicit_max = spec.get("token_explicit_max_ttl")
+    return {
+        "token_bound_cidrs": cidrs(spec.get("token_bound_cidrs"), who, "token_bound_cidrs"),
+        "token_explicit_max_ttl": optional_ttl(explicit_max, who, "token_explicit_max_ttl"),
+        "token_no_default_policy": no_default,
+        "token_num_uses": None if num_uses is None else count(num_uses, who, "token_num_uses"),
+        "token_period": optional_ttl(spec.get("token_period"), who, "token_period"),
+        "token_type": token_type,
+    }
+
+
+def cidrs(values: Any, who: str, field: str) -> list[str] | None:
+    """CIDR blocks (or single addresses) as Vault takes them; None when unset."""
+    if values is None:
+        return None
+    out = []
+    for value in input_list(values, who, field):
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                who, field, f"{value!r} is not a CIDR block", 'use e.g. "10.0.0.0/8" or "192.0.2.7/32"'
+            ) from None
+        out.append(value)
+    return out
 
 
 def input_list(values: Any, who: str, field: str) -> list[Any]:

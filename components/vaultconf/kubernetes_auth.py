@@ -65,6 +65,8 @@ class KubernetesAuthArgs(TypedDict, total=False):
 
     path: str
     """Mount path (default "kubernetes")."""
+    description: str
+    """The auth mount's description (default: none)."""
     kubernetes_host: Input[str]
     """API server URL as Vault reaches it (required)."""
     kubernetes_ca_cert: Input[str]
@@ -131,7 +133,11 @@ class KubernetesAuth(Component):
             }
         super().__init__(resource_name, opts)
         backend = vault.AuthBackend(
-            self.child(names.BACKEND_CHILD), type="kubernetes", path=self.path, opts=self.opts()
+            self.child(names.BACKEND_CHILD),
+            type="kubernetes",
+            path=self.path,
+            description=args.get("description"),
+            opts=self.opts(),
         )
         reviewer_jwt = (
             self._reviewer_token(*reviewer) if reviewer else secret_input(args.get("token_reviewer_jwt"))

@@ -14,7 +14,7 @@ from vaultconf._base import Component, count, start
 from vaultconf._k8s import canonical_json, opaque_secret
 from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
-from vaultconf.auth import SidekickAuth
+from vaultconf.auth import SidekickAuth, token_limits
 from vaultconf.errors import ConfigError
 from vaultconf.policy import Policy, known_rules, policy_names
 from vaultconf.ttl import check_max, optional_ttl
@@ -37,6 +37,20 @@ class UserArgs(TypedDict, total=False):
     """Token TTL: seconds or a duration such as "1h"."""
     token_max_ttl: int | str
     """Maximum token TTL."""
+    token_bound_cidrs: Sequence[str]
+    """CIDR blocks tokens may be used from (default: anywhere)."""
+    token_explicit_max_ttl: int | str
+    """Hard cap of a token's life, renewals included (default: none)."""
+    token_no_default_policy: bool
+    """Tokens do not get the `default` policy (default False)."""
+    token_num_uses: int
+    """Uses per token (default 0: unlimited)."""
+    token_period: int | str
+    """Periodic tokens with this period (default: not periodic)."""
+    token_type: str
+    """One of `vaultconf.auth.TOKEN_TYPES` (default: the mount's)."""
+    mount_description: str
+    """With `create_mount`: the mount's description."""
     rotation: int
     """Rotation counter (default 0). Bumping it generates a new password and writes it to Vault and to every
     Secret."""
@@ -86,6 +100,7 @@ class User(Component):
         token_ttl = optional_ttl(args.get("token_ttl"), who, "token_ttl")
         token_max_ttl = optional_ttl(args.get("token_max_ttl"), who, "token_max_ttl")
         check_max(token_ttl, token_max_ttl, who, "token_ttl")
+        limits = token_limits(args, who)
         self.namespaces = [names.dns_label(ns, who, "namespaces") for ns in args.get("namespaces", [])]
         self.secret_name = names.dns_subdomain(
             args.get("secret_name", names.k8s_name("vault", username)), who, "secret_name"
@@ -105,7 +120,13 @@ class User(Component):
         mount_dep: list[pulumi.Resource] = []
         if args.get("create_mount", False):
             mount_dep.append(
-                vault.AuthBackend(self.child("userpass"), type="userpass", path=self.mount, opts=self.opts())
+                vault.AuthBackend(
+                    self.child("userpass"),
+                    type="userpass",
+                    path=self.mount,
+                    description=args.get("mount_description"),
+                    opts=self.opts(),
+                )
             )
         # An adopted user keeps the password Vault holds until its first rotation: no password is generated
         # and none is sent (the provider sends password_wo only with a password_wo_version).
@@ -134,6 +155,7 @@ class User(Component):
             token_policies=token_policies,
             token_ttl=token_ttl,
             token_max_ttl=token_max_ttl,
+            **limits,
             opts=self.opts(depends_on=mount_dep),
         )
         self.username = user.username

@@ -204,7 +204,13 @@ def test_import_reads_a_real_hand_made_vault(vault_dev: Any, tmp_path: pathlib.P
     from vaultconf.config.vault_http import VaultClient
 
     from tests.stack._program import cluster_ca_pem
-    from tests.support.brownfield import configure_by_hand, snapshot
+    from tests.support.brownfield import (
+        APPROLE_DESCRIPTION,
+        USER_TOKEN_FIELDS,
+        USERPASS_DESCRIPTION,
+        configure_by_hand,
+        snapshot,
+    )
 
     configure_by_hand(vault_dev, "https://127.0.0.1:6443", cluster_ca_pem())
     before = snapshot(vault_dev)
@@ -219,6 +225,12 @@ def test_import_reads_a_real_hand_made_vault(vault_dev: Any, tmp_path: pathlib.P
     # hand-formatted text is kept as it is; text already in vaultconf's rendering becomes rules
     assert kinds == {"billing-app": "hcl", "ops-lister": "rules"}
     assert {u.name: u.adopted for u in cfg.users} == {"billing-api": True, "ops": True}
+    # every token parameter and auth mount description kept (the YAML holds them; none left to a note)
+    fields = {u.name: {k: getattr(u, k) for k in USER_TOKEN_FIELDS[u.name]} for u in cfg.users}
+    assert fields == USER_TOKEN_FIELDS
+    assert cfg.userpass_mount_description == USERPASS_DESCRIPTION
+    assert cfg.approle_mount_description == APPROLE_DESCRIPTION
+    assert not [n for n in result.notes if "cannot be expressed" in n and n.startswith(("user", "auth"))]
     # (a dev server also has its own `secret/` KV v2 mount: adopted like any other)
     assert {k.name: (k.max_versions, k.description) for k in cfg.kv}["kv"] == (5, "team secrets")
     (ca,) = cfg.cas

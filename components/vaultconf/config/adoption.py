@@ -12,8 +12,8 @@ BUILTIN_MOUNTS = frozenset({"sys", "cubbyhole", "identity"})
 BUILTIN_AUTH = frozenset({"token"})
 BUILTIN_POLICIES = frozenset({"root", "default"})
 
-# A userpass user's token parameters the YAML has no field for, with Vault's default (what a user read
-# returns when nobody set them). Any other value is named in a note: the stack leaves them unset.
+# A userpass user's token parameters beyond policies and TTLs, with Vault's default (what a user read returns
+# when nobody set them): `vaultconf import` writes each that differs into the user's YAML.
 USER_TOKEN_DEFAULTS: dict[str, Any] = {
     "token_bound_cidrs": [],
     "token_explicit_max_ttl": 0,
@@ -47,11 +47,6 @@ NOTES = {
     "and the stack never generates one (remove it to let Pulumi issue a new CA)",
     "pki-no-ca": "pki {path}: holds no CA yet; the first up generates one (review common_name, key_type)",
     "aws-groups": "aws role {role}: iam_groups cannot be expressed; the first up clears them",
-    "user-fields": "user {name}: {fields} cannot be expressed in the YAML, which leaves them unset: `pulumi "
-    "preview` shows a change to this user; review it before `up` (a cleared token_bound_cidrs lets the user "
-    "log in from anywhere)",
-    "auth-description": "auth mount {path}: its description ({description}) cannot be expressed; the first "
-    "up clears it",
     "aws": "aws: the root secret key cannot be read; `adopted: true` keeps the one Vault holds and never "
     "sends one. Set `pulumi config set --secret vaultconf:awsAccessKey` to the access key Vault holds "
     "(`vault read {path}/config/root`); to rotate, remove `adopted` and set vaultconf:awsSecretKey too",

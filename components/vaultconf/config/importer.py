@@ -21,7 +21,6 @@ import yaml as pyyaml
 from vaultconf import names
 from vaultconf.errors import ConfigError
 from vaultconf.hcl import render_policy
-from vaultconf.policy_analysis import fold_reason
 
 from .adoption import (
     BUILTIN_AUTH,
@@ -272,39 +271,36 @@ class _Importer:
         for path, info in sorted(_mounts(self.client, "sys/auth").items()):
             kind = info["type"]
             if kind == "userpass" and "users" not in self.doc:
-                self._userpass(path)
+                self._userpass(path, info)
             elif kind == "kubernetes" and "kubernetes_auth" not in self.doc:
-                self._kubernetes(path)
+                self._kubernetes(path, info)
             elif kind == "approle" and "approle" not in self.doc:
-                self._approle(path)
-            else:
-                if kind not in BUILTIN_AUTH:
-                    self.notes.append(f"auth mount {path} ({kind}): not modelled; left out (not managed)")
-                continue
-            # the YAML has no description for an auth mount and the stack sets none (an adopted one's
-            # description would be wiped by the first up); one printable line: it is Vault's text
-            description = fold_reason(info.get("description"))
-            if description:
-                self.note("auth-description", path=path, description=description)
+                self._approle(path, info)
+            elif kind not in BUILTIN_AUTH:
+                self.notes.append(f"auth mount {path} ({kind}): not modelled; left out (not managed)")
 
-    def _userpass(self, path: str) -> None:
+    def _describe(self, section: dict[str, Any], key: str, info: dict[str, Any]) -> None:
+        """An adopted auth mount keeps its description: the stack sends what the YAML holds (Vault's text
+        as it is; safe_dump quotes it), and an unset one would be cleared by the first up."""
+        if info.get("description"):
+            section[key] = str(info["description"])
+
+    def _userpass(self, path: str, info: dict[str, Any]) -> None:
         users = []
         for name in self.client.list(f"auth/{path}/users"):
             u = self.read(f"auth/{path}/users/{name}")
             entry = {"name": name, "adopted": True, "policies": list(u.get("token_policies") or [])}
             ttls = {k: _nonzero(u.get(k)) for k in ("token_ttl", "token_max_ttl")}
-            users.append(entry | _clean(ttls))
-            unset = [k for k, default in USER_TOKEN_DEFAULTS.items() if u.get(k) not in (None, "", default)]
-            if unset:
-                self.note("user-fields", name=name, fields=", ".join(unset))
+            users.append(entry | _clean(ttls) | _token_limits(u))
             parent = self.component("User", names.user(name))
             self.adopt(parent, names.USER_CHILD, T_USER, f"auth/{path}/users/{name}")
             self.note("user", name=name, key=adopted_password_key(name))
         self.doc["users"] = users
         self.doc.setdefault("settings", {})["userpass_mount"] = path
+        self._describe(self.doc["settings"], "userpass_mount_description", info)
         self.adopt(None, None, T_AUTH, path, name=names.USERPASS_BACKEND)
 
-    def _kubernetes(self, path: str) -> None:
+    def _kubernetes(self, path: str, info: dict[str, Any]) -> None:
         conf = self.read(f"auth/{path}/config")
         roles = []
         parent = self.component("KubernetesAuth", names.KUBERNETES_AUTH)
@@ -334,9 +330,10 @@ class _Importer:
         self.doc["kubernetes_auth"] = _clean(
             {"mount": path, "kubernetes_host": conf.get("kubernetes_host"), "roles": roles}
         )
+        self._describe(self.doc["kubernetes_auth"], "description", info)
         self.note("kubernetes")
 
-    def _approle(self, path: str) -> None:
+    def _approle(self, path: str, info: dict[str, Any]) -> None:
         roles = []
         parent = self.component("AppRole", names.APPROLE)
         self.adopt(parent, names.BACKEND_CHILD, T_AUTH, path)
@@ -358,6 +355,24 @@ class _Importer:
             self.adopt(parent, names.auth_role_child(name), T_APPROLE_ROLE, f"auth/{path}/role/{name}")
             self.note("approle", name=name)
         self.doc["approle"] = {"mount": path, "roles": roles}
+        self._describe(self.doc["approle"], "description", info)
+
+
+def _token_limits(user: dict[str, Any]) -> dict[str, Any]:
+    """A user's other token parameters, each only when it differs from Vault's default (the stack then
+    leaves it unset and the provider compares it with that default)."""
+    out: dict[str, Any] = {}
+    for key, default in USER_TOKEN_DEFAULTS.items():
+        value = user.get(key)
+        if value in (None, "", default):
+            continue
+        if key in ("token_explicit_max_ttl", "token_period"):
+            value = _nonzero(value)
+        elif key == "token_bound_cidrs":
+            value = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        if value is not None:
+            out[key] = value
+    return out
 
 
 def _rule(rule: dict[str, Any]) -> Any:

@@ -71,6 +71,12 @@ class User(Obj):
     rotation: int = 0
     token_ttl: str | int | None = None
     token_max_ttl: str | int | None = None
+    token_bound_cidrs: list[str] | None = None
+    token_explicit_max_ttl: str | int | None = None
+    token_no_default_policy: bool | None = None
+    token_num_uses: int | None = None
+    token_period: str | int | None = None
+    token_type: str | None = None
     description: str = ""
     adopted: bool = False  # `vaultconf import`: keeps its live password until rotation >= 1
 
@@ -259,6 +265,7 @@ class Config:
 
     userpass_mount: str = "userpass"
     create_userpass_mount: bool = True
+    userpass_mount_description: str | None = None  # auth mount descriptions: None leaves Vault's default
     users: list[User] = dataclasses.field(default_factory=list)
     policies: list[Policy] = dataclasses.field(default_factory=list)
     cas: list[CertificateAuthority] = dataclasses.field(default_factory=list)
@@ -267,11 +274,13 @@ class Config:
     aws_roles: list[AwsRole] = dataclasses.field(default_factory=list)
     kv: list[KvStore] = dataclasses.field(default_factory=list)
     kubernetes_mount: str = "kubernetes"
+    kubernetes_mount_description: str | None = None
     kubernetes_host: str | None = None
     kubernetes_audience: str | None = None
     kubernetes_token_reviewer: TokenReviewer | None = None
     kubernetes_roles: list[KubernetesRole] = dataclasses.field(default_factory=list)
     approle_mount: str = "approle"
+    approle_mount_description: str | None = None
     approle_roles: list[AppRoleRole] = dataclasses.field(default_factory=list)
     workloads: list[Workload] = dataclasses.field(default_factory=list)
     tree: LocDict = dataclasses.field(default_factory=LocDict, repr=False, compare=False)
@@ -309,6 +318,7 @@ def build(tree: LocDict) -> Config:
     settings = _node(tree.get("settings"))
     cfg.userpass_mount = settings.get("userpass_mount", "userpass")
     cfg.create_userpass_mount = settings.get("create_userpass_mount", True)
+    cfg.userpass_mount_description = settings.get("userpass_mount_description")
 
     for field, node in _items(tree, "policies"):
         raw_rules = node.get("rules") or LocDict()
@@ -348,6 +358,7 @@ def build(tree: LocDict) -> Config:
     k8s = _node(tree.get("kubernetes_auth"))
     cfg.kubernetes_mount = k8s.get("mount", "kubernetes")
     cfg.kubernetes_host = k8s.get("kubernetes_host")
+    cfg.kubernetes_mount_description = k8s.get("description")
     cfg.kubernetes_audience = k8s.get("audience")
     if k8s.get("token_reviewer") is not None:
         cfg.kubernetes_token_reviewer = TokenReviewer(**k8s["token_reviewer"])
@@ -355,6 +366,7 @@ def build(tree: LocDict) -> Config:
         cfg.kubernetes_roles.append(KubernetesRole(node=node, field=field, **_fields(KubernetesRole, node)))
     approle = _node(tree.get("approle"))
     cfg.approle_mount = approle.get("mount", "approle")
+    cfg.approle_mount_description = approle.get("description")
     for field, node in _items(tree, "approle", "roles"):
         cfg.approle_roles.append(AppRoleRole(node=node, field=field, **_fields(AppRoleRole, node)))
     for field, node in _items(tree, "workloads"):

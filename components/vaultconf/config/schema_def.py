@@ -140,6 +140,15 @@ POLICY = obj(
     oneOf=[{"required": ["rules"]}, {"required": ["hcl"]}],
 )
 
+CIDRS = strings("CIDR blocks, e.g. 10.0.0.0/8 (or single addresses).", r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$")
+
+TOKEN_TYPE = {
+    "enum": ["default", "service", "batch", "default-service", "default-batch"],
+    "description": "Type of tokens issued at login (default: the mount's, normally service).",
+}
+
+MOUNT_DESCRIPTION = _s("string", "Description of the auth mount (Vault's `description`; default none).")
+
 USER = obj(
     "A userpass user whose password Pulumi generates; its credentials Secret is emitted in each namespace.",
     {
@@ -150,6 +159,13 @@ USER = obj(
         "rotation": _s("integer", "Rotation counter: bump it to generate a new password.", minimum=0),
         "token_ttl": ttl("TTL of tokens issued at login."),
         "token_max_ttl": ttl("Maximum TTL of tokens issued at login."),
+        # the rest of Vault's token parameters, so an adopted user keeps what it has (issue 13)
+        "token_bound_cidrs": CIDRS,
+        "token_explicit_max_ttl": ttl("Hard cap of tokens issued at login, renewals included (0: none)."),
+        "token_no_default_policy": _s("boolean", "Tokens do not get the `default` policy."),
+        "token_num_uses": _s("integer", "Uses per token (0, the default: unlimited).", minimum=0),
+        "token_period": ttl("Periodic tokens: renewable forever by this period (0: not periodic)."),
+        "token_type": TOKEN_TYPE,
         "adopted": _s(
             "boolean",
             "Written by `vaultconf import`: the user keeps its live password until `rotation` is bumped; its "
@@ -284,8 +300,6 @@ AUDIENCE = _s(
     "sidekick's projected token requests it.",
     pattern=r"^[!-~]{1,253}$",
 )
-
-CIDRS = strings("CIDR blocks, e.g. 10.0.0.0/8 (or single addresses).", r"^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$")
 
 K8S_ROLE = obj(
     "A kubernetes auth role binding service accounts in namespaces to policies.",
@@ -500,6 +514,7 @@ SETTINGS = obj(
     {
         "userpass_mount": _s("string", "Userpass auth mount path (default userpass).", pattern=MOUNT_PATTERN),
         "create_userpass_mount": _s("boolean", "Create the userpass mount (false: reuse an existing one)."),
+        "userpass_mount_description": MOUNT_DESCRIPTION,
         "dev_overlay": _s(
             "boolean",
             "Only in a stack overlay: marks a development stack, the only kind that may "
@@ -536,6 +551,7 @@ SCHEMA: dict[str, Any] = {
             "Kubernetes auth method.",
             {
                 "mount": _s("string", "Auth mount path (default kubernetes).", pattern=MOUNT_PATTERN),
+                "description": MOUNT_DESCRIPTION,
                 "kubernetes_host": _s(
                     "string", "API server URL Vault uses for TokenReview.", pattern=r"^https?://"
                 ),
@@ -559,6 +575,7 @@ SCHEMA: dict[str, Any] = {
             "AppRole auth method.",
             {
                 "mount": _s("string", "Auth mount path (default approle).", pattern=MOUNT_PATTERN),
+                "description": MOUNT_DESCRIPTION,
                 "roles": named_list("AppRole roles.", "approle_role"),
             },
         ),

@@ -59,6 +59,18 @@ def user_args(
         args["token_ttl"] = user.token_ttl
     if user.token_max_ttl is not None:
         args["token_max_ttl"] = user.token_max_ttl
+    if user.token_bound_cidrs is not None:
+        args["token_bound_cidrs"] = list(user.token_bound_cidrs)
+    if user.token_explicit_max_ttl is not None:
+        args["token_explicit_max_ttl"] = user.token_explicit_max_ttl
+    if user.token_no_default_policy is not None:
+        args["token_no_default_policy"] = user.token_no_default_policy
+    if user.token_num_uses is not None:
+        args["token_num_uses"] = user.token_num_uses
+    if user.token_period is not None:
+        args["token_period"] = user.token_period
+    if user.token_type is not None:
+        args["token_type"] = user.token_type
     if user.adopted:
         args["adopted"] = True
     if current_password is not None:

@@ -116,6 +116,7 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
                 names.USERPASS_BACKEND,
                 type="userpass",
                 path=cfg.userpass_mount,
+                description=cfg.userpass_mount_description,
                 opts=pulumi.ResourceOptions(providers=list(providers)),
             )
         )
@@ -161,6 +162,8 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
             "vault_addr": settings.vault_addr,
             "roles": {r.name: to.approle_spec(r, out.policy_refs(r.policies)) for r in cfg.approle_roles},
         }
+        if cfg.approle_mount_description is not None:
+            approle_args["description"] = cfg.approle_mount_description
         out.approle = AppRole(names.APPROLE, approle_args, opts(k8s_after=all_ns))
 
     for wl in cfg.workloads:
@@ -198,6 +201,8 @@ def _kubernetes_auth_args(cfg: Config, settings: StackSettings, out: Built) -> K
                 "token_reviewer is configured, so pod tokens (audience-bound) cannot review themselves; set "
                 "kubernetes_auth.token_reviewer (docs/config.md)"
             )
+    if cfg.kubernetes_mount_description is not None:
+        args["description"] = cfg.kubernetes_mount_description
     if cfg.kubernetes_audience is not None:
         args["audience"] = cfg.kubernetes_audience
     if cfg.kubernetes_token_reviewer is not None:
