@@ -227,7 +227,9 @@ def test_import_reads_a_real_hand_made_vault(vault_dev: Any, tmp_path: pathlib.P
     assert {u.name: u.adopted for u in cfg.users} == {"billing-api": True, "ops": True}
     # every token parameter and auth mount description kept (the YAML holds them; none left to a note)
     fields = {u.name: {k: getattr(u, k) for k in USER_TOKEN_FIELDS[u.name]} for u in cfg.users}
-    assert fields == USER_TOKEN_FIELDS
+    # as Vault holds them: it stores a single-host CIDR as the bare address (what the stack must send back)
+    ops = USER_TOKEN_FIELDS["ops"] | {"token_bound_cidrs": ["127.0.0.1", "10.0.0.0/8"]}
+    assert fields == USER_TOKEN_FIELDS | {"ops": ops}
     assert cfg.userpass_mount_description == USERPASS_DESCRIPTION
     assert cfg.approle_mount_description == APPROLE_DESCRIPTION
     assert not [n for n in result.notes if "cannot be expressed" in n and n.startswith(("user", "auth"))]
