@@ -145,7 +145,7 @@ class Connection:
         # getaddrinfo IDNA-encodes every str host, which imports encodings.idna, stringprep and unicodedata
         # (~0.2 MiB RSS, issue 16); an ASCII name needs no encoding, so it is passed as bytes.
         host: str | bytes = self.host.encode("ascii") if self.host.isascii() else self.host
-        # typeshed says str; CPython's getaddrinfo takes bytes too (Modules/socketmodule.c, socket_getaddrinfo)
+        # typeshed says str; CPython's getaddrinfo takes bytes too (Modules/socketmodule.c)
         sock = socket.create_connection((host, self.port), timeout=left)  # type: ignore[arg-type]
         if self.tls:
             sock = self._context().wrap_socket(sock, server_hostname=self.host)
