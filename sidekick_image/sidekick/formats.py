@@ -6,7 +6,7 @@ FILE-ca.pem, FILE-key.pem, txt with several keys → FILE.KEY.
 
 from __future__ import annotations
 
-import base64
+import binascii  # not base64: it imports struct; b64decode(validate=True) is this call
 import json
 import re
 
@@ -248,7 +248,7 @@ def render(res: Resource, data: dict[str, Any], everything: dict[str, dict[str, 
         return [(base, _aws(res, data))]
     if fmt == "credential":
         try:
-            raw = base64.b64decode(_need(data, "private_key_data", res), validate=True)
+            raw = binascii.a2b_base64(_need(data, "private_key_data", res).encode("ascii"), strict_mode=True)
         except ValueError:
             raise VaultRequestError(f"resource {res.name}: private_key_data is not base64", 200) from None
         return [(base, raw)]

@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+import os
+
+
+def unit_random() -> float:
+    """A uniform float in [0, 1) from os.urandom: the `random` module (with math, bisect, _sha512 and
+    _random) costs RSS the sidekick's jitter does not need (issue 16)."""
+    return int.from_bytes(os.urandom(7), "big") / (1 << 56)
+
+
+def random_text(size: int, alphabet: str) -> str:
+    """`size` characters drawn uniformly from `alphabet` (at most 256) with os.urandom; bytes past the
+    largest multiple of len(alphabet) are dropped, so no character is more likely than another."""
+    limit = 256 - 256 % len(alphabet)
+    out: list[str] = []
+    while len(out) < size:
+        out.extend(alphabet[b % len(alphabet)] for b in os.urandom(size - len(out) + 8) if b < limit)
+    return "".join(out[:size])
+
 
 def safety_margin(lifetime: float, buffer: float) -> float:
     """The margin kept before expiry: `buffer`, scaled down for short lifetimes (at most 10% of them)."""

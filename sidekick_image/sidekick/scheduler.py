@@ -8,7 +8,6 @@ sleeps until the next. `clock`, `sleep` and `rng` are injectable so tests run wi
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 
@@ -21,7 +20,7 @@ from .leases import ResourceKeeper, Task
 from .log import log
 from .metrics import Metrics
 from .outputs import Claims, clean_temp_files
-from .schedule import backoff, outage_level
+from .schedule import backoff, outage_level, unit_random
 from .sources import Sources
 from .state import StateStore
 from .tokens import LOGIN, TokenKeeper
@@ -40,7 +39,7 @@ class Sidekick(TokenKeeper, ResourceKeeper, StateStore, Health):
     store (state.py) and health (health.py): what is due runs, then it sleeps until the next due time."""
 
     def __init__(self, cfg: Config, client: VaultHttp | None = None, clock: Any = time.time,
-                 sleep: Any = None, rng: Any = random.random) -> None:
+                 sleep: Any = None, rng: Any = unit_random) -> None:
         self.cfg = cfg
         self.clock = clock
         self.rng = rng

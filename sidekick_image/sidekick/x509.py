@@ -6,7 +6,7 @@ issuer SEQUENCE, validity SEQUENCE { notBefore Time, notAfter Time }, ... }, ...
 
 from __future__ import annotations
 
-import base64
+import binascii  # not base64: it imports struct; b64decode(validate=True) is this call
 import re
 
 _PEM = re.compile(rb"-----BEGIN CERTIFICATE-----(.+?)-----END CERTIFICATE-----", re.S)
@@ -79,4 +79,4 @@ def pem_validity(pem: str) -> tuple[float, float]:
     match = _PEM.search(pem.encode())
     if not match:
         raise ValueError("no PEM certificate")
-    return validity(base64.b64decode(b"".join(match.group(1).split())))
+    return validity(binascii.a2b_base64(b"".join(match.group(1).split())))

@@ -95,3 +95,21 @@ def test_replace_at_capped_lease() -> None:
     assert replace_at(12, 14, 6, 30, 0.0) == 13
     assert replace_at(12, 12.5, 6, 30, 0.0) == 12  # less left than the margin: now
     assert replace_at(20, 14, 6, 30, 0.5) == 20    # already over
+
+
+def test_os_random_helpers_are_uniform_and_in_range() -> None:
+    """unit_random and random_text replace the `random` module (issue 16: its RSS): in range, every
+    character reachable, and no character favoured by a modulo bias (62 does not divide 256)."""
+    from collections import Counter
+
+    from sidekick.schedule import random_text, unit_random
+
+    draws = [unit_random() for _ in range(2000)]
+    assert all(0.0 <= u < 1.0 for u in draws)
+    assert min(draws) < 0.05 and max(draws) > 0.95
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    assert len(random_text(0, alphabet)) == 0 and len(random_text(37, alphabet)) == 37
+    counts = Counter(random_text(62 * 400, alphabet))
+    assert set(counts) == set(alphabet)
+    # expected 400 each; a 4/3 bias on the first 8 characters (256 % 62) would put them near 530
+    assert max(counts.values()) < 500 and min(counts.values()) > 300
