@@ -10,7 +10,7 @@ import time
 from .config import K8S_TOKEN, Config
 from .errors import SidekickConfigError, VaultRequestError
 from .log import log
-from .structured import parse
+from .structured import parse, read_bounded
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
 
@@ -43,12 +43,19 @@ class Token:
         return self.obtained + self.ttl if self.ttl else float("inf")
 
 
+# A token, a service-account JWT or a small JSON/YAML login: far below this. A larger file is not ours.
+CREDENTIALS_LIMIT = 64 * 1024
+
+
 def _read_text(path: str, what: str) -> str:
+    """A credentials file's text, read through the one bounded reader. A file not (yet) readable is retried
+    (kubelet may still be placing it); one too large or not UTF-8 is permanent: retrying cannot help."""
+    if not os.access(path, os.R_OK):
+        raise VaultRequestError(f"cannot read the {what} {path}", 0, path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read().strip()
-    except OSError as exc:
-        raise VaultRequestError(f"cannot read the {what} {path}: {exc.strerror}", 0, path) from None
+        return read_bounded(path, what, CREDENTIALS_LIMIT).strip()
+    except SidekickConfigError as exc:
+        raise CredentialsError(str(exc), 0, path) from None
 
 
 def _identity(path: str) -> tuple[int, int, int, int] | None:

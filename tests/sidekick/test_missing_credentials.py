@@ -41,3 +41,27 @@ def test_missing_credential_fails_at_once(case: str, vault: FakeVault,  # noqa: 
     assert "one-shot: giving up, cannot log in to Vault (a permanent error, not retried)" in messages(
         result.stderr)
     assert not (out / "app.json").exists()
+
+
+HUGE = b'{"method": "userpass", "username": "app", "password": "' + b"p" * 70_000 + b'"}'
+
+
+# A file that is not UTF-8 is already refused when the configuration is read (exit 2); one that is too
+# large for a login (but not for the start-up check) is refused at the first login (exit 1).
+@pytest.mark.parametrize("content, says, code", [
+    (HUGE, "larger than 64 KiB", 1),
+    (b'{"method": "userpass", "username": "app\xff"}', "not UTF-8 text", 2),
+])
+def test_a_huge_or_binary_credentials_file_fails_at_once(content: bytes, says: str, code: int,
+                                                          vault: FakeVault,  # noqa: F811
+                                                          tmp_path: pathlib.Path) -> None:
+    """Hostile input on the credentials mount: read through the bounded reader, refused without a retry."""
+    creds = tmp_path / "login"
+    creds.write_bytes(content)
+    result, took = sidekick(f"-vault={vault.addr}", f"-auth={creds}", "-one-shot",
+                            f"-output={tmp_path / 'out'}", "-cn=secret:secret/app:fmt=json,file=app.json")
+    assert result.returncode == code, result.stderr
+    assert took < 3.0, took
+    assert vault.requests == []
+    assert says in result.stderr and "Traceback" not in result.stderr
+    assert "p" * 100 not in result.stderr  # the content never reaches the log
