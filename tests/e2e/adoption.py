@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from tests.e2e.stack import SIDEKICK_IMAGE, STACK, StackEnv, stack_env
+from tests.e2e.stack import STACK, StackEnv, init_stack, stack_env
 from tests.support.brownfield import HandMade, configure_by_hand, login, snapshot
 
 OVERLAY = "adopted"
@@ -76,14 +76,7 @@ def adopt_env(workdir: pathlib.Path) -> Iterator[AdoptEnv]:
         shutil.copy(out / "imported.yaml", config / "base" / "imported.yaml")
         checked = vaultconf("validate", "--config-dir", str(config), "--stack", OVERLAY, env=cli_env)
         assert checked.returncode == 0, checked.stdout + checked.stderr
-        ws = env.ws
-        ws.stack_init(STACK)
-        ws.config_set("vaultconf:overlay", OVERLAY)
-        ws.config_set("vaultconf:vaultAddress", env.vault.addr)
-        ws.config_set("vaultconf:podVaultAddress", env.vault.addr)
-        ws.config_set("vaultconf:sidekickImage", SIDEKICK_IMAGE)
-        ws.config_set("vaultconf:kubeconfig", str(env.kube.kubeconfig))
-        ws.config_set("vaultconf:kubernetesCaCert", env.kube.ca_pem)
+        ws = init_stack(env, OVERLAY)
         ws.config_set("vaultconf:awsAccessKey", AWS_ACCESS_KEY, secret=True)
         plan = json.loads((out / "pulumi-import.json").read_text(encoding="utf-8"))
         ws.run("up", "--yes", "--skip-preview", "--target", plan["nameTable"]["vault"])

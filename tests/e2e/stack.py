@@ -113,6 +113,19 @@ def seed_keys(config_dir: pathlib.Path, overlay: str) -> list[str]:
     return keys
 
 
+def init_stack(env: StackEnv, overlay: str) -> Workspace:
+    """Create the stack and set the settings every test stack shares: the overlay and the test engines."""
+    ws = env.ws
+    ws.stack_init(STACK)
+    ws.config_set("vaultconf:overlay", overlay)
+    ws.config_set("vaultconf:vaultAddress", env.vault.addr)
+    ws.config_set("vaultconf:podVaultAddress", env.vault.addr)
+    ws.config_set("vaultconf:sidekickImage", SIDEKICK_IMAGE)
+    ws.config_set("vaultconf:kubeconfig", str(env.kube.kubeconfig))
+    ws.config_set("vaultconf:kubernetesCaCert", env.kube.ca_pem)
+    return ws
+
+
 def configure(env: StackEnv, overlay: str = OVERLAY) -> dict[str, str]:
     """Create the stack and set its config; returns the seeded KV values (key → value) for later checks."""
     # Vault runs outside this cluster, so its kubernetes auth reaches the API server at its own URL, as the
@@ -130,14 +143,7 @@ def configure(env: StackEnv, overlay: str = OVERLAY) -> dict[str, str]:
             raise RuntimeError(f"{aws_yaml} no longer sets aws.engine.region")
         endpoints = f"\n    iam_endpoint: {env.moto.url}\n    sts_endpoint: {env.moto.url}\n    region: "
         aws_yaml.write_text(text.replace("\n    region: ", endpoints, 1), encoding="utf-8")
-    ws = env.ws
-    ws.stack_init(STACK)
-    ws.config_set("vaultconf:overlay", overlay)
-    ws.config_set("vaultconf:vaultAddress", env.vault.addr)
-    ws.config_set("vaultconf:podVaultAddress", env.vault.addr)
-    ws.config_set("vaultconf:sidekickImage", SIDEKICK_IMAGE)
-    ws.config_set("vaultconf:kubeconfig", str(env.kube.kubeconfig))
-    ws.config_set("vaultconf:kubernetesCaCert", env.kube.ca_pem)
+    ws = init_stack(env, overlay)
     # AWS root credentials: moto (the engine's endpoint) accepts any key; real accounts never see them.
     ws.config_set("vaultconf:awsAccessKey", "AKIA" + secrets.token_hex(8).upper(), secret=True)
     ws.config_set("vaultconf:awsSecretKey", secrets.token_urlsafe(30), secret=True)
