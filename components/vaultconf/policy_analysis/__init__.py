@@ -121,47 +121,131 @@ def _is_wildcard(pattern: Pattern) -> bool:
     return pattern.glob or any(s.kind == PLUS for s in pattern.segments)
 
 
-def _escalations(
-    path: str, pattern: Pattern, caps: frozenset[str], evaluate: Any, mounts: Mounts
-) -> list[Issue]:
-    out: list[Issue] = []
-    seen: set[str] = set()
-    for family in mounts.families():
-        if family.id in seen:
-            continue
-        for text, fam_pattern in family.parsed():
+def _head(pattern: Pattern) -> str | None:
+    """The literal first segment every path of `pattern` starts with, or None when it varies (`+`, a
+    template, or a glob in the first segment)."""
+    first = pattern.segments[0]
+    if first.kind != LIT or (pattern.glob and len(pattern.segments) == 1):
+        return None
+    return first.text
+
+
+@dataclass(frozen=True)
+class _Reach:
+    """A part of a family a rule's pattern reaches, before the policy is consulted."""
+
+    family: Family
+    inter: Pattern
+    witness: str
+
+
+class _FamilyIndex:
+    """The families of one set of mounts, their patterns bucketed by first segment.
+
+    Two patterns whose first segments are different literals share no path (`intersect` stops at the first
+    segment), so a rule starting with a literal is intersected only with the family patterns starting with
+    that literal or with one that varies (`+`, a template, a first-segment glob); any other rule with all of
+    them. Candidates keep the families' order, so the findings (and which pattern of a family is reported)
+    are the same as intersecting every pattern. What a rule path reaches depends on nothing but the path
+    and the mounts: it is kept per distinct path (policies repeat their paths).
+    """
+
+    MAX_PATHS = 50_000  # distinct rule paths remembered; then start over (bounded memory)
+
+    def __init__(self, mounts: Mounts) -> None:
+        self.mounts = mounts
+        entries = [(family, text, fam) for family in mounts.families() for text, fam in family.parsed()]
+        self.everything = entries
+        varying = [i for i, (_, _, fam) in enumerate(entries) if _head(fam) is None]
+        heads: dict[str, list[int]] = {}
+        for i, (_, _, fam) in enumerate(entries):
+            head = _head(fam)
+            if head is not None:
+                heads.setdefault(head, []).append(i)
+        self.varying = [entries[i] for i in varying]
+        self.by_head = {h: [entries[i] for i in sorted(varying + idx)] for h, idx in heads.items()}
+        self.reached: dict[str, tuple[_Reach, ...]] = {}
+
+    def reach(self, norm: str, pattern: Pattern) -> tuple[_Reach, ...]:
+        """The non-empty intersections of `pattern` (parsed from `norm`) with the family patterns, minus
+        those a family excludes, waives as the holder's own object, or does not apply to on that mount."""
+        found = self.reached.get(norm)
+        if found is not None:
+            return found
+        head = _head(pattern)
+        candidates = self.everything if head is None else self.by_head.get(head, self.varying)
+        types = self.mounts.types
+        out: list[_Reach] = []
+        for family, text, fam_pattern in candidates:
             inter = intersect(pattern, fam_pattern)
             if inter is None or any(covers(parse(e), inter) for e in family.excludes):
                 continue
             if text in family.self_ok and inter.templated:
                 continue  # the holder's own object, chosen by Vault
             first = inter.segments[0]
-            if family.not_on and first.kind == LIT and mounts.types.get(first.text) in family.not_on:
+            if family.not_on and first.kind == LIT and types.get(first.text) in family.not_on:
                 continue
-            effective = caps & evaluate(witness(inter))
-            dangerous = effective & family.caps
-            if family.sudo:
-                dangerous = dangerous | {"sudo"} if dangerous and "sudo" in effective else frozenset()
-            if not dangerous:
-                continue
-            seen.add(family.id)
-            kind = "wildcard " if _is_wildcard(pattern) else ""
-            where = mounts.describe(inter.segments[0].text)
-            out.append(
-                Issue(
-                    "escalation",
-                    path,
-                    f"{kind}grants {_ordered(dangerous)} on {path}, which reaches {inter.show()} "
-                    f"({family.title}{where}): a holder {family.impact} (privilege escalation)",
-                    f"{family.fix}; a break-glass policy declares it with admin: {{reason: ...}}",
-                    family.id,
-                )
+            out.append(_Reach(family, inter, witness(inter)))
+        if len(self.reached) >= self.MAX_PATHS:
+            self.reached.clear()
+        self.reached[norm] = found = tuple(out)
+        return found
+
+
+_INDEXES: dict[Any, _FamilyIndex] = {}
+_MAX_INDEXES = 16
+
+
+def _index(mounts: Mounts) -> _FamilyIndex:
+    """The family index for `mounts`, shared by every policy analysed against the same declared mounts."""
+    try:
+        key = (type(mounts), tuple(mounts.types.items()))
+        index = _INDEXES.get(key)
+    except TypeError:  # unhashable mount types: no sharing
+        return _FamilyIndex(mounts)
+    if index is None:
+        if len(_INDEXES) >= _MAX_INDEXES:
+            _INDEXES.clear()
+        index = _INDEXES[key] = _FamilyIndex(mounts)
+    return index
+
+
+def _escalations(
+    path: str, norm: str, pattern: Pattern, caps: frozenset[str], evaluate: Any, index: _FamilyIndex
+) -> list[Issue]:
+    out: list[Issue] = []
+    seen: set[str] = set()
+    for reach in index.reach(norm, pattern):
+        family = reach.family
+        if family.id in seen:
+            continue  # one finding per family: its first reached pattern the policy grants
+        effective = caps & evaluate(reach.witness)
+        dangerous = effective & family.caps
+        if family.sudo:
+            dangerous = dangerous | {"sudo"} if dangerous and "sudo" in effective else frozenset()
+        if not dangerous:
+            continue
+        seen.add(family.id)
+        inter = reach.inter
+        kind = "wildcard " if _is_wildcard(pattern) else ""
+        where = index.mounts.describe(inter.segments[0].text)
+        out.append(
+            Issue(
+                "escalation",
+                path,
+                f"{kind}grants {_ordered(dangerous)} on {path}, which reaches {inter.show()} "
+                f"({family.title}{where}): a holder {family.impact} (privilege escalation)",
+                f"{family.fix}; a break-glass policy declares it with admin: {{reason: ...}}",
+                family.id,
             )
-            break
+        )
     return out
 
 
-def _rule_issues(path: str, rule: acl.PathRule, evaluate: Any, mounts: Mounts, skip: set[str]) -> list[Issue]:
+def _rule_issues(
+    path: str, rule: acl.PathRule, evaluate: Any, index: _FamilyIndex, skip: set[str]
+) -> list[Issue]:
+    mounts = index.mounts
     caps = frozenset(rule.capabilities)
     if not caps or "deny" in caps:
         return []  # deny rules only subtract, through `evaluate`
@@ -189,7 +273,7 @@ def _rule_issues(path: str, rule: acl.PathRule, evaluate: Any, mounts: Mounts, s
             )
         )
     pattern = parse(norm)
-    out.extend(_escalations(path, pattern, caps, evaluate, mounts))
+    out.extend(_escalations(path, norm, pattern, caps, evaluate, index))
     reads = caps & READS & evaluate(witness(pattern))
     if reads and not root and "wide-read" not in skip and _wide(pattern, mounts):
         out.append(
@@ -231,9 +315,10 @@ def analyze(
     except ConfigError as exc:
         return [Issue("policy-syntax", "", f"{exc.field}: {exc.problem}", exc.fix or "fix the rule")]
     skip = set(ignore)
+    index = _index(mounts)
     issues: list[Issue] = []
     for path, rule in zip(rules, normalized, strict=True):
-        issues.extend(_rule_issues(str(path), rule, evaluate, mounts, skip))
+        issues.extend(_rule_issues(str(path), rule, evaluate, index, skip))
     if admin is None:
         return issues
     admin = fold_reason(admin) or "(none given)"
