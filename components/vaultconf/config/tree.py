@@ -30,11 +30,25 @@ MAX_NODES = 1_000_000  # values one file may expand to, counting every alias as 
 TOO_DEEP = "YAML nesting too deep or too large"
 STANDARD_TAGS = "tag:yaml.org,2002:"
 STR_TAG = STANDARD_TAGS + "str"
+MERGE_TAG = STANDARD_TAGS + "merge"
+SEQ_TAG = STANDARD_TAGS + "seq"
+MAP_TAG = STANDARD_TAGS + "map"
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # pure Python where libyaml is missing
 
 
 class _Loader(_Base):
     """The C parser and composer with YAML 1.2 core-schema implicit typing."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        """PyYAML's BaseResolver.resolve for our implicit resolvers (no wildcard or path resolvers, which
+        it would consult for every node), without its per-scalar list building."""
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in _IMPLICIT.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
+            return STR_TAG
+        return SEQ_TAG if kind is SequenceNode else MAP_TAG
 
 
 # (tag, pattern, first characters): YAML 1.2 core schema, and the `<<` merge key
@@ -49,6 +63,9 @@ _CORE = [
 _Loader.yaml_implicit_resolvers = {}
 for _name, _pattern, _first in _CORE:
     _Loader.add_implicit_resolver(STANDARD_TAGS + _name, re.compile(f"^(?:{_pattern})$"), _first)
+_IMPLICIT: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+    first: tuple(pairs) for first, pairs in _Loader.yaml_implicit_resolvers.items()
+}
 
 
 def _core_scalar(tag: str, text: str) -> Any:
@@ -116,95 +133,115 @@ class _Builder:
         # every later walk (merge, schema, rules) visits it once per alias, so its size counts each time
         self.done: dict[int, tuple[Any, int]] = {}
         self.building: set[int] = set()
+        self.locs: dict[int, Loc] = {}  # one (immutable) Loc per line, shared by the values on it
 
-    def _size(self, node: Node) -> int:
-        return self.done[id(node)][1]
+    def _loc(self, line: int) -> Loc:
+        loc = self.locs.get(line)
+        if loc is None:
+            loc = self.locs[line] = Loc(self.file, line)
+        return loc
 
     def build(self, node: Node, depth: int = 0) -> Any:
-        line = node.start_mark.line + 1
+        return self._node(node, depth)[0]
+
+    def _node(self, node: Node, depth: int) -> tuple[Any, int]:
+        """(value, expanded size) of one node. A scalar is 1 and built again where an alias repeats it
+        (the same text gives the same value); a collection is built once per anchor."""
         if depth > MAX_DEPTH:
-            raise UnusableInput(Loc(self.file, line), f"nesting deeper than {MAX_DEPTH} levels",
-                                "flatten the document")
+            raise UnusableInput(Loc(self.file, node.start_mark.line + 1),
+                                f"nesting deeper than {MAX_DEPTH} levels", "flatten the document")
+        if isinstance(node, ScalarNode):
+            return self._scalar(node), 1
         key = id(node)
-        if key in self.done:
-            return self.done[key][0]
+        found = self.done.get(key)
+        if found is not None:
+            return found
         if key in self.building:
-            raise UnusableInput(Loc(self.file, line), "an alias refers to a node that contains it",
-                                "remove the recursive anchor")
+            raise UnusableInput(Loc(self.file, node.start_mark.line + 1),
+                                "an alias refers to a node that contains it", "remove the recursive anchor")
         self.building.add(key)
         try:
-            value = self._build(node, line, depth)
+            if isinstance(node, MappingNode):
+                built: tuple[Any, int] = self._mapping(node, depth)
+            else:
+                built = self._sequence(node, depth)
         finally:
             self.building.discard(key)
-        size = 1
-        if isinstance(node, MappingNode):
-            for key_node, value_node in node.value:
-                merged = key_node.tag == STANDARD_TAGS + "merge" and isinstance(value_node, SequenceNode)
-                size += 1 + sum(self._size(v) for v in (value_node.value if merged else [value_node]))
-        elif isinstance(node, SequenceNode):
-            size += sum(self._size(v) for v in node.value)
-        if size > MAX_NODES:
-            raise UnusableInput(Loc(self.file, line),
+        if built[1] > MAX_NODES:
+            raise UnusableInput(Loc(self.file, node.start_mark.line + 1),
                                 f"this value expands to more than {MAX_NODES:,} values (aliases repeat "
                                 "their anchor's content)",
                                 "use fewer aliases of large anchors, or split the file")
-        self.done[key] = (value, size)
-        return value
+        self.done[key] = built
+        return built
 
-    def _build(self, node: Node, line: int, depth: int) -> Any:
-        loc = Loc(self.file, line)
-        if isinstance(node, MappingNode):
-            out = LocDict(loc)
-            merges = []
-            for key_node, value_node in node.value:
-                if key_node.tag == STANDARD_TAGS + "merge":
-                    merges.append(value_node)
-                    continue
+    def _mapping(self, node: Node, depth: int) -> tuple[LocDict, int]:
+        out = LocDict(self._loc(node.start_mark.line + 1))
+        key_locs = out.key_locs
+        size = 1  # itself, each key, and each value's (or merged mapping's) expanded size
+        merges = []
+        for key_node, value_node in node.value:
+            tag = key_node.tag
+            if tag == MERGE_TAG:
+                merges.append(value_node)
+                continue
+            if tag == STR_TAG and isinstance(key_node, ScalarNode):
+                name = key_node.value
+            else:
                 name = str(self._key(key_node, depth))
-                kloc = Loc(self.file, key_node.start_mark.line + 1)
-                if name in out:
-                    raise UnusableInput(kloc, f"invalid YAML: duplicate key {name!r}",
-                                        "remove or rename one of the two keys")
-                out[name] = self.build(value_node, depth + 1)
-                out.key_locs[name] = kloc
-            # `<<: *defaults` / `<<: [*a, *b]`: the mapping's own keys win, then the first source's
-            for merge in merges:
-                sources = merge.value if isinstance(merge, SequenceNode) else [merge]
-                for source in sources:
-                    built = self.build(source, depth + 1)
-                    if not isinstance(built, LocDict):
-                        raise UnusableInput(Loc(self.file, source.start_mark.line + 1),
-                                            "invalid YAML: `<<` merges mappings only", "merge a mapping")
-                    for name, value in built.items():
-                        if name not in out:
-                            out[name] = value
-                            out.key_locs[name] = built.locate(name)
-            return out
-        if isinstance(node, SequenceNode):
-            seq = LocList(loc)
-            for item in node.value:
-                seq.append(self.build(item, depth + 1))
-                seq.item_locs.append(Loc(self.file, item.start_mark.line + 1))
-            return seq
-        assert isinstance(node, ScalarNode)
+            kline = key_node.start_mark.line + 1
+            if name in out:
+                raise UnusableInput(Loc(self.file, kline), f"invalid YAML: duplicate key {name!r}",
+                                    "remove or rename one of the two keys")
+            value, value_size = self._node(value_node, depth + 1)
+            out[name] = value
+            key_locs[name] = self._loc(kline)
+            size += 1 + value_size
+        # `<<: *defaults` / `<<: [*a, *b]`: the mapping's own keys win, then the first source's
+        for merge in merges:
+            size += 1
+            sources = merge.value if isinstance(merge, SequenceNode) else [merge]
+            for source in sources:
+                built, source_size = self._node(source, depth + 1)
+                if not isinstance(built, LocDict):
+                    raise UnusableInput(Loc(self.file, source.start_mark.line + 1),
+                                        "invalid YAML: `<<` merges mappings only", "merge a mapping")
+                size += source_size
+                for name, value in built.items():
+                    if name not in out:
+                        out[name] = value
+                        key_locs[name] = built.locate(name)
+        return out, size
+
+    def _sequence(self, node: Node, depth: int) -> tuple[LocList, int]:
+        seq = LocList(self._loc(node.start_mark.line + 1))
+        append, append_loc = seq.append, seq.item_locs.append
+        size = 1
+        for item in node.value:
+            value, item_size = self._node(item, depth + 1)
+            append(value)
+            append_loc(self._loc(item.start_mark.line + 1))
+            size += item_size
+        return seq, size
+
+    def _scalar(self, node: Node) -> Any:
         tag = node.tag
         if tag == STR_TAG:
             return node.value
         if not tag.startswith(STANDARD_TAGS):
             return str(node.value)  # an application tag (`!vault x`): its text
+        kind = tag[len(STANDARD_TAGS):]
         try:
-            kind = tag[len(STANDARD_TAGS):]
             if kind in ("null", "bool", "int", "float"):
                 return _core_scalar(kind, node.value)
             return _scalar(self.constructor.construct_object(node, deep=True))  # !!binary, !!timestamp
         except Exception as exc:  # a malformed !!int, !!timestamp, ...
-            kind = tag[len(STANDARD_TAGS):]
-            raise UnusableInput(loc, f"invalid YAML: not a valid !!{kind}",
+            raise UnusableInput(self._loc(node.start_mark.line + 1), f"invalid YAML: not a valid !!{kind}",
                                 "fix the value or quote it") from exc
 
     def _key(self, node: Node, depth: int) -> Any:
         if isinstance(node, ScalarNode):
-            return self._build(node, node.start_mark.line + 1, depth)
+            return self._scalar(node)
         return _plain_text(self.build(node, depth + 1))
 
 
