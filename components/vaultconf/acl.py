@@ -21,6 +21,7 @@ capability set, exactly as in ``sys/capabilities``.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ VAULT_CAPABILITIES: tuple[str, ...] = (
 )
 PARAMETER_FIELDS: tuple[str, ...] = ("allowed_parameters", "denied_parameters", "required_parameters")
 DENY: frozenset[str] = frozenset({"deny"})
+_RULE_FIELDS = frozenset({"capabilities", *PARAMETER_FIELDS})
 
 # A rule as users write it: ["read", "list"] or {"capabilities": [...], "allowed_parameters": {...}, ...}.
 Rule = Sequence[str] | Mapping[str, Any]
@@ -64,6 +66,13 @@ def _fail(component: str, field_name: str, problem: str, fix: str) -> ConfigErro
 
 
 def _capabilities(component: str, where: str, raw: Any) -> tuple[str, ...]:
+    if type(raw) is list or type(raw) is tuple:  # the usual shape: skip the ABC checks
+        try:
+            known = _canonical(tuple(raw))
+        except TypeError:  # an unhashable item: the general path names it
+            known = None
+        if known is not None:
+            return known
     if isinstance(raw, str) or not isinstance(raw, Iterable):
         raise _fail(
             component,
@@ -78,6 +87,15 @@ def _capabilities(component: str, where: str, raw: Any) -> tuple[str, ...]:
                 component, where, f"unknown capability {cap!r}", f"use one of {', '.join(VAULT_CAPABILITIES)}"
             )
     # Canonical order, no duplicates: deterministic HCL and comparisons.
+    return tuple(c for c in VAULT_CAPABILITIES if c in caps)
+
+
+@functools.lru_cache(maxsize=1024)
+def _canonical(caps: tuple[Any, ...]) -> tuple[str, ...] | None:
+    """Capabilities in canonical order without duplicates, or None when one is not a capability (the
+    caller then reports it). Policies repeat a few capability lists: each is ordered once."""
+    if not all(cap in VAULT_CAPABILITIES for cap in caps):
+        return None
     return tuple(c for c in VAULT_CAPABILITIES if c in caps)
 
 
@@ -122,13 +140,17 @@ def _parameters(component: str, where: str, raw: Any) -> dict[str, tuple[Any, ..
     return out
 
 
+# whitespace (str.isspace(), which `\s` matches in a str pattern) or a control character
+_UNSAFE = re.compile(r"[\s\x00-\x1f]")
+
+
 def normalize_path(component: str, field_name: str, path: Any) -> str:
     """Validate a policy path pattern and return it without a leading '/'."""
     if not isinstance(path, str) or not path.strip("/"):
         raise _fail(
             component, field_name, f"path {path!r} is empty", 'write a Vault API path such as "kv/data/app"'
         )
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in path):
+    if _UNSAFE.search(path):
         raise _fail(
             component, field_name, f"path {path!r} contains whitespace or control characters", "remove them"
         )
@@ -154,7 +176,7 @@ def normalize_rule(component: str, path: Any, rule: Any, *, strict: bool = False
     where = f"rules[{path!r}]"
     norm_path = normalize_path(component, where, path)
     if isinstance(rule, Mapping):
-        unknown = sorted(set(rule) - {"capabilities", *PARAMETER_FIELDS})
+        unknown = [] if _RULE_FIELDS.issuperset(rule) else sorted(set(rule) - _RULE_FIELDS)
         if unknown:
             raise _fail(
                 component,
@@ -173,9 +195,15 @@ def normalize_rule(component: str, path: Any, rule: Any, *, strict: bool = False
                 f"must be a list of names, got {required!r}",
                 'write e.g. ["common_name"]',
             )
-        allowed = _parameters(component, f"{where}.allowed_parameters", rule.get("allowed_parameters"))
-        denied = _parameters(component, f"{where}.denied_parameters", rule.get("denied_parameters"))
-        result = PathRule(norm_path, caps, allowed, denied, tuple(dict.fromkeys(required)))
+        allowed = rule.get("allowed_parameters")
+        denied = rule.get("denied_parameters")
+        result = PathRule(
+            norm_path,
+            caps,
+            {} if allowed is None else _parameters(component, f"{where}.allowed_parameters", allowed),
+            {} if denied is None else _parameters(component, f"{where}.denied_parameters", denied),
+            tuple(dict.fromkeys(required)),
+        )
     else:
         result = PathRule(norm_path, _capabilities(component, f"{where}.capabilities", rule))
     if strict and not result.capabilities:
