@@ -273,9 +273,13 @@ def _compile(policies: Sequence[PolicyRules]) -> _Acl:
             "expected a list of policies (each a mapping path → rule)",
             "wrap a single policy in a list: [rules]",
         )
+    return _table(normalize_policy(f"policy #{index}", policy) for index, policy in enumerate(policies))
+
+
+def _table(normalized: Iterable[Iterable[PathRule]]) -> _Acl:
     acl = _Acl()
-    for index, policy in enumerate(policies):
-        for rule in normalize_policy(f"policy #{index}", policy):
+    for rules in normalized:
+        for rule in rules:
             path = rule.path
             if _is_segment_wildcard(path):
                 table, key = acl.wildcard, path
@@ -378,8 +382,16 @@ def winning_pattern(policies: Sequence[PolicyRules], path: str) -> str | None:
 
 def evaluator(policies: Sequence[PolicyRules]) -> Callable[[str], frozenset[str]]:
     """`capabilities` for many paths against the same policies, compiling them once."""
-    acl = _compile(policies)
+    return _evaluator(_compile(policies))
 
+
+def normalized_evaluator(policies: Iterable[Sequence[PathRule]]) -> Callable[[str], frozenset[str]]:
+    """`evaluator` for policies already validated by normalize_policy (its PathRules, one list per policy):
+    the same answers without validating them again."""
+    return _evaluator(_table(policies))
+
+
+def _evaluator(acl: _Acl) -> Callable[[str], frozenset[str]]:
     def evaluate(path: str) -> frozenset[str]:
         caps = _match(acl, path.lstrip("/"))
         return DENY if not caps or "deny" in caps else caps

@@ -24,7 +24,7 @@ from vaultconf import acl
 from vaultconf.errors import ConfigError
 
 from .families import FAMILIES, NO_MOUNTS, Family, Mounts
-from .patterns import LIT, PLUS, PREFIX, TEMPLATE, Pattern, covers, intersect, parse, witness
+from .patterns import LIT, PLUS, PREFIX, TEMPLATE, Pattern, covers, head, intersect, parse, witness
 
 __all__ = ["FAMILIES", "NO_MOUNTS", "Family", "Issue", "Mounts", "admin_marker", "admin_reason", "analyze"]
 
@@ -121,15 +121,6 @@ def _is_wildcard(pattern: Pattern) -> bool:
     return pattern.glob or any(s.kind == PLUS for s in pattern.segments)
 
 
-def _head(pattern: Pattern) -> str | None:
-    """The literal first segment every path of `pattern` starts with, or None when it varies (`+`, a
-    template, or a glob in the first segment)."""
-    first = pattern.segments[0]
-    if first.kind != LIT or (pattern.glob and len(pattern.segments) == 1):
-        return None
-    return first.text
-
-
 @dataclass(frozen=True)
 class _Reach:
     """A part of a family a rule's pattern reaches, before the policy is consulted."""
@@ -156,12 +147,12 @@ class _FamilyIndex:
         self.mounts = mounts
         entries = [(family, text, fam) for family in mounts.families() for text, fam in family.parsed()]
         self.everything = entries
-        varying = [i for i, (_, _, fam) in enumerate(entries) if _head(fam) is None]
+        varying = [i for i, (_, _, fam) in enumerate(entries) if head(fam) is None]
         heads: dict[str, list[int]] = {}
         for i, (_, _, fam) in enumerate(entries):
-            head = _head(fam)
-            if head is not None:
-                heads.setdefault(head, []).append(i)
+            first = head(fam)
+            if first is not None:
+                heads.setdefault(first, []).append(i)
         self.varying = [entries[i] for i in varying]
         self.by_head = {h: [entries[i] for i in sorted(varying + idx)] for h, idx in heads.items()}
         self.reached: dict[str, tuple[_Reach, ...]] = {}
@@ -172,8 +163,8 @@ class _FamilyIndex:
         found = self.reached.get(norm)
         if found is not None:
             return found
-        head = _head(pattern)
-        candidates = self.everything if head is None else self.by_head.get(head, self.varying)
+        first_text = head(pattern)
+        candidates = self.everything if first_text is None else self.by_head.get(first_text, self.varying)
         types = self.mounts.types
         out: list[_Reach] = []
         for family, text, fam_pattern in candidates:
@@ -311,9 +302,9 @@ def analyze(
         return [Issue("policy-syntax", long[:40], f"a path longer than {MAX_PATH}", "shorten the path")]
     try:
         normalized = acl.normalize_policy("policy", dict(rules))
-        evaluate = acl.evaluator([dict(rules)])
     except ConfigError as exc:
         return [Issue("policy-syntax", "", f"{exc.field}: {exc.problem}", exc.fix or "fix the rule")]
+    evaluate = acl.normalized_evaluator([normalized])
     skip = set(ignore)
     index = _index(mounts)
     issues: list[Issue] = []

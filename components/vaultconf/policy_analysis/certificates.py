@@ -23,7 +23,7 @@ from typing import Any
 
 from vaultconf import acl
 
-from .patterns import intersect, parse, witness
+from .patterns import Pattern, head, intersect, parse, witness
 
 # ip_sans, uri_sans and other_sans also name a certificate's holder, but vaultconf's roles refuse them
 # (allow_ip_sans false, no allowed_uri_sans / allowed_other_sans), so the names that matter are these two
@@ -116,16 +116,24 @@ def unbound_issue_grants(rules: Mapping[str, Any], pki_mounts: Iterable[str]) ->
     """(path, problem, fix) for each rule of one policy (path -> rule, already valid) that lets its holder
     issue from a declared PKI mount's `issue/<role>` with `common_name` or `alt_names` unbound. For
     identities no workload uses: with no request to compare against, any open name is too much."""
-    evaluate = acl.evaluator([dict(rules)])
+    normalized = acl.normalize_policy("policy #0", dict(rules))  # what acl.evaluator would raise
+    evaluate = acl.normalized_evaluator([normalized])
     targets = [parse(f"{m.strip('/')}/issue/*") for m in pki_mounts]
+    # a rule only meets the targets on its own first segment (or all of them when its first one varies)
+    varying = [t for t in targets if head(t) is None]
+    by_head: dict[str, list[Pattern]] = {}
+    for target in targets:
+        first = head(target)
+        if first is not None:
+            by_head.setdefault(first, [t for t in targets if head(t) in (first, None)])
     out: list[tuple[str, str, str]] = []
-    for path, rule in rules.items():
-        norm = acl.normalize_rule("policy", path, rule)
+    for (path, rule), norm in zip(rules.items(), normalized, strict=True):
         caps = frozenset(norm.capabilities)
         if "deny" in caps or not caps & ISSUE_CAPS:
             continue
         pattern = parse(norm.path)
-        for target in targets:
+        first = head(pattern)
+        for target in targets if first is None else by_head.get(first, varying):
             inter = intersect(pattern, target)
             # the whole policy decides: a more specific deny or narrower rule takes the path away
             if inter is None or not caps & ISSUE_CAPS & evaluate(witness(inter)):

@@ -73,6 +73,16 @@ def parse(path: str) -> Pattern:
     return Pattern(tuple(segments), glob)
 
 
+def head(pattern: Pattern) -> str | None:
+    """The literal first segment of every path `pattern` matches, or None when it varies (`+`, a template,
+    or a glob in the first segment). Patterns with different heads never intersect (`intersect` stops at
+    the first segment): callers use it to skip intersections that must be empty."""
+    first = pattern.segments[0]
+    if first.kind != LIT or (pattern.glob and len(pattern.segments) == 1):
+        return None
+    return first.text
+
+
 def _meet(a: Segment, b: Segment) -> Segment | None:
     """Both single segments: the segments matching both, or None."""
     if a.kind == PLUS:
