@@ -18,6 +18,7 @@ roles and CA configuration; a binding keeps one role and puts the names beside t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -112,20 +113,34 @@ def certificate_problems(
 ISSUE_CAPS = frozenset({"create", "update"})
 
 
+@functools.lru_cache(maxsize=16)
+def _issue_targets(
+    pki_mounts: tuple[str, ...],
+) -> tuple[tuple[Pattern, ...], tuple[Pattern, ...], dict[str, tuple[Pattern, ...]]]:
+    """Each mount's `issue/*` pattern; those whose first segment varies; and by first segment, the ones a
+    rule starting with it can meet (in mount order): other first segments share no path with the rule."""
+    targets = tuple(parse(f"{m.strip('/')}/issue/*") for m in pki_mounts)
+    heads = [head(t) for t in targets]
+    varying = tuple(t for t, h in zip(targets, heads, strict=True) if h is None)
+    by_head = {
+        h: tuple(t for t, other in zip(targets, heads, strict=True) if other in (h, None))
+        for h in dict.fromkeys(heads)
+        if h is not None
+    }
+    return targets, varying, by_head
+
+
 def unbound_issue_grants(rules: Mapping[str, Any], pki_mounts: Iterable[str]) -> list[tuple[str, str, str]]:
     """(path, problem, fix) for each rule of one policy (path -> rule, already valid) that lets its holder
     issue from a declared PKI mount's `issue/<role>` with `common_name` or `alt_names` unbound. For
     identities no workload uses: with no request to compare against, any open name is too much."""
     normalized = acl.normalize_policy("policy #0", dict(rules))  # what acl.evaluator would raise
     evaluate = acl.normalized_evaluator([normalized])
-    targets = [parse(f"{m.strip('/')}/issue/*") for m in pki_mounts]
-    # a rule only meets the targets on its own first segment (or all of them when its first one varies)
-    varying = [t for t in targets if head(t) is None]
-    by_head: dict[str, list[Pattern]] = {}
-    for target in targets:
-        first = head(target)
-        if first is not None:
-            by_head.setdefault(first, [t for t in targets if head(t) in (first, None)])
+    mounts = tuple(pki_mounts)
+    try:
+        targets, varying, by_head = _issue_targets(mounts)
+    except TypeError:  # an unhashable mount: not cached (and refused by str.strip as before)
+        targets, varying, by_head = _issue_targets.__wrapped__(mounts)
     out: list[tuple[str, str, str]] = []
     for (path, rule), norm in zip(rules.items(), normalized, strict=True):
         caps = frozenset(norm.capabilities)
