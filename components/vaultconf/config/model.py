@@ -96,6 +96,7 @@ class CertificateAuthority(Obj):
     issuing_certificates: list[str] | None = None
     crl_distribution_points: list[str] | None = None
     adopted: bool = False  # `vaultconf import`: the CA exists in Vault; none is generated
+    external: bool = False  # owned by another stack (the platform): validated here, registered there
 
 
 @dataclasses.dataclass
@@ -113,6 +114,7 @@ class PkiRole(Obj):
     key_bits: int | None = None
     server_flag: bool | None = None
     client_flag: bool | None = None
+    external: bool = False  # owned by another stack (the platform): validated here, registered there
 
 
 @dataclasses.dataclass
@@ -124,6 +126,7 @@ class AwsEngine:
     default_lease_ttl: str | int | None = None
     max_lease_ttl: str | int | None = None
     adopted: bool = False  # `vaultconf import`: the root secret key Vault holds is kept, never sent
+    external: bool = False  # owned by another stack (the platform): validated here, registered there
     node: LocDict = dataclasses.field(default_factory=LocDict, repr=False, compare=False)
 
 
@@ -135,6 +138,7 @@ class AwsRole(Obj):
     role_arns: list[str] = dataclasses.field(default_factory=list)
     default_sts_ttl: str | int | None = None
     max_sts_ttl: str | int | None = None
+    external: bool = False  # owned by another stack (the platform): validated here, registered there
 
 
 @dataclasses.dataclass
@@ -149,6 +153,7 @@ class KvStore(Obj):
     delete_version_after: str | int | None = None
     description: str | None = None  # mount description
     secrets: list[KvSecret] = dataclasses.field(default_factory=list)
+    external: bool = False  # owned by another stack (the platform): validated here, registered there
 
 
 def adopted_password_key(user: str) -> str:

@@ -72,6 +72,30 @@ def named_list(description: str, ref: str) -> dict[str, Any]:
     return _s("array", description, items={"$ref": f"#/$defs/{ref}"})
 
 
+EXTERNAL = _s(
+    "boolean",
+    "Owned by another stack (the platform stack of a split organisation, docs/scaling.md): declared here so "
+    "references, paths and grants are checked, registered by nobody here; the stack named by "
+    "vaultconf:platformStack must export it.",
+)
+
+
+def owned_or_external(
+    properties: dict[str, Any], external_fields: list[str], owned_required: list[str], **owned: Any
+) -> dict[str, Any]:
+    """`external: true` keeps only the fields vaultconf needs to compute paths and check grants
+    (`external_fields`); otherwise the object needs what creating it needs (`owned_required`, `owned`)."""
+    otherwise: dict[str, Any] = dict(owned)
+    if owned_required:
+        otherwise["required"] = owned_required
+        otherwise["properties"] = {k: properties[k] for k in owned_required}
+    return {
+        "if": {"properties": {"external": {"const": True}}, "required": ["external"]},
+        "then": {"propertyNames": {"enum": external_fields}},
+        "else": otherwise,
+    }
+
+
 POLICY_NAMES = strings(
     "Names of ACL policies (declared under `policies`, or Vault's built-in `default`).", LOWER_NAME
 )
@@ -175,92 +199,118 @@ USER = obj(
     ["name", "policies"],
 )
 
+CA_PROPERTIES: dict[str, Any] = {
+    "name": name("CA name (referenced by roles and by intermediates' `issuer`)."),
+    "mount": _s("string", "Mount path (default: the name).", pattern=MOUNT_PATTERN),
+    "type": {"enum": ["root", "intermediate"], "description": "root (self-signed) or intermediate."},
+    "issuer": name("For an intermediate: the name of the CA that signs it."),
+    "common_name": _s("string", "Subject common name of the CA certificate.", minLength=1),
+    "organization": _s("string", "Subject organization."),
+    "ttl": ttl("Validity of the CA certificate."),
+    "max_lease_ttl": ttl("Mount max lease TTL (caps issued certificates)."),
+    "key_type": {"enum": ["rsa", "ec", "ed25519"], "description": "CA key type."},
+    "key_bits": _s("integer", "Key size (rsa: 2048/3072/4096, ec: 224/256/384/521).", minimum=0),
+    "description": _s("string", "Mount description (default: vaultconf CA <common_name>)."),
+    "issuing_certificates": strings("Issuing certificate URLs (default: from the Vault address)."),
+    "crl_distribution_points": strings("CRL URLs (default: from the Vault address)."),
+    "adopted": _s(
+        "boolean",
+        "Written by `vaultconf import`: the CA exists in Vault; its key stays, no CA is generated.",
+    ),
+    "external": EXTERNAL,
+}
 CA = obj(
-    "A PKI mount holding a root CA, or an intermediate CA signed by another declared CA.",
-    {
-        "name": name("CA name (referenced by roles and by intermediates' `issuer`)."),
-        "mount": _s("string", "Mount path (default: the name).", pattern=MOUNT_PATTERN),
-        "type": {"enum": ["root", "intermediate"], "description": "root (self-signed) or intermediate."},
-        "issuer": name("For an intermediate: the name of the CA that signs it."),
-        "common_name": _s("string", "Subject common name of the CA certificate.", minLength=1),
-        "organization": _s("string", "Subject organization."),
-        "ttl": ttl("Validity of the CA certificate."),
-        "max_lease_ttl": ttl("Mount max lease TTL (caps issued certificates)."),
-        "key_type": {"enum": ["rsa", "ec", "ed25519"], "description": "CA key type."},
-        "key_bits": _s("integer", "Key size (rsa: 2048/3072/4096, ec: 224/256/384/521).", minimum=0),
-        "description": _s("string", "Mount description (default: vaultconf CA <common_name>)."),
-        "issuing_certificates": strings("Issuing certificate URLs (default: from the Vault address)."),
-        "crl_distribution_points": strings("CRL URLs (default: from the Vault address)."),
-        "adopted": _s(
-            "boolean",
-            "Written by `vaultconf import`: the CA exists in Vault; its key stays, no CA is generated.",
-        ),
-    },
-    ["name", "type", "common_name"],
-    allOf=[{"if": {"properties": {"type": {"const": "intermediate"}}}, "then": {"required": ["issuer"]}}],
+    "A PKI mount holding a root CA, or an intermediate CA signed by another declared CA; or `external: "
+    "true`: a CA another stack owns (name and mount only).",
+    CA_PROPERTIES,
+    ["name"],
+    allOf=[
+        owned_or_external(CA_PROPERTIES, ["name", "mount", "external"], ["type", "common_name"]),
+        {
+            "if": {"properties": {"type": {"const": "intermediate"}}, "required": ["type"]},
+            "then": {"required": ["issuer"]},
+        },
+    ],
 )
 
+PKI_ROLE_PROPERTIES: dict[str, Any] = {
+    "name": name("Role name (issue path: <ca mount>/issue/<name>)."),
+    "ca": name("Name of the CA (under pki.cas) the role lives on."),
+    "allowed_domains": strings("Domains certificates may be issued for.", min_items=1),
+    "allow_subdomains": _s("boolean", "Allow subdomains of allowed_domains."),
+    "allow_bare_domains": _s("boolean", "Allow the allowed_domains themselves."),
+    "allow_localhost": _s("boolean", "Allow localhost."),
+    "allow_ip_sans": _s("boolean", "Allow IP subject alternative names (default false)."),
+    "allow_wildcard_certificates": _s(
+        "boolean", "Allow wildcard names (*.example) in certificates (default false; Vault's is true)."
+    ),
+    "ttl": ttl("Default certificate TTL."),
+    "max_ttl": ttl("Maximum certificate TTL."),
+    "key_type": {"enum": ["rsa", "ec", "ed25519", "any"], "description": "Key type of issued keys."},
+    "key_bits": _s("integer", "Key size of issued keys.", minimum=0),
+    "server_flag": _s("boolean", "Certificates usable for TLS servers."),
+    "client_flag": _s("boolean", "Certificates usable for TLS clients."),
+    "external": EXTERNAL,
+}
 PKI_ROLE = obj(
-    "A PKI role: which certificates a CA issues.",
-    {
-        "name": name("Role name (issue path: <ca mount>/issue/<name>)."),
-        "ca": name("Name of the CA (under pki.cas) the role lives on."),
-        "allowed_domains": strings("Domains certificates may be issued for.", min_items=1),
-        "allow_subdomains": _s("boolean", "Allow subdomains of allowed_domains."),
-        "allow_bare_domains": _s("boolean", "Allow the allowed_domains themselves."),
-        "allow_localhost": _s("boolean", "Allow localhost."),
-        "allow_ip_sans": _s("boolean", "Allow IP subject alternative names (default false)."),
-        "allow_wildcard_certificates": _s(
-            "boolean", "Allow wildcard names (*.example) in certificates (default false; Vault's is true)."
-        ),
-        "ttl": ttl("Default certificate TTL."),
-        "max_ttl": ttl("Maximum certificate TTL."),
-        "key_type": {"enum": ["rsa", "ec", "ed25519", "any"], "description": "Key type of issued keys."},
-        "key_bits": _s("integer", "Key size of issued keys.", minimum=0),
-        "server_flag": _s("boolean", "Certificates usable for TLS servers."),
-        "client_flag": _s("boolean", "Certificates usable for TLS clients."),
-    },
-    ["name", "ca", "allowed_domains"],
+    "A PKI role: which certificates a CA issues; or `external: true`: a role another stack owns (name and "
+    "ca only).",
+    PKI_ROLE_PROPERTIES,
+    ["name", "ca"],
+    allOf=[owned_or_external(PKI_ROLE_PROPERTIES, ["name", "ca", "external"], ["allowed_domains"])],
 )
 
+AWS_ENGINE_PROPERTIES: dict[str, Any] = {
+    "mount": _s("string", "Mount path (default aws).", pattern=MOUNT_PATTERN),
+    "region": _s("string", "AWS region.", minLength=1),
+    "iam_endpoint": _s("string", "Custom IAM endpoint URL.", format="uri"),
+    "sts_endpoint": _s("string", "Custom STS endpoint URL.", format="uri"),
+    "default_lease_ttl": ttl("Default lease TTL of issued credentials."),
+    "max_lease_ttl": ttl("Maximum lease TTL of issued credentials."),
+    "adopted": _s(
+        "boolean",
+        "Written by `vaultconf import`: Vault keeps its root secret key (awsSecretKey is not needed).",
+    ),
+    "external": EXTERNAL,
+}
 AWS_ENGINE = obj(
-    "The AWS secrets engine. Root credentials come from Pulumi secrets awsAccessKey / awsSecretKey.",
-    {
-        "mount": _s("string", "Mount path (default aws).", pattern=MOUNT_PATTERN),
-        "region": _s("string", "AWS region.", minLength=1),
-        "iam_endpoint": _s("string", "Custom IAM endpoint URL.", format="uri"),
-        "sts_endpoint": _s("string", "Custom STS endpoint URL.", format="uri"),
-        "default_lease_ttl": ttl("Default lease TTL of issued credentials."),
-        "max_lease_ttl": ttl("Maximum lease TTL of issued credentials."),
-        "adopted": _s(
-            "boolean",
-            "Written by `vaultconf import`: Vault keeps its root secret key (awsSecretKey is not needed).",
-        ),
-    },
+    "The AWS secrets engine. Root credentials come from Pulumi secrets awsAccessKey / awsSecretKey. "
+    "`external: true`: an engine another stack owns (mount only; no credentials needed here).",
+    AWS_ENGINE_PROPERTIES,
+    allOf=[owned_or_external(AWS_ENGINE_PROPERTIES, ["mount", "external"], [])],
 )
 
-AWS_ROLE = obj(
-    "An AWS role of the engine.",
-    {
-        "name": name("Role name (credentials path: <mount>/creds/<name>)."),
-        "credential_type": {
-            "enum": ["iam_user", "assumed_role", "federation_token"],
-            "description": "How Vault produces credentials.",
-        },
-        "policy_document": {
-            "description": "Inline IAM policy (a mapping or a JSON string).",
-            "type": ["object", "string"],
-        },
-        "policy_arns": strings("Managed IAM policy ARNs."),
-        "role_arns": strings("IAM role ARNs (assumed_role)."),
-        "default_sts_ttl": ttl("Default STS TTL."),
-        "max_sts_ttl": ttl("Maximum STS TTL."),
+AWS_ROLE_PROPERTIES: dict[str, Any] = {
+    "name": name("Role name (credentials path: <mount>/creds/<name>)."),
+    "credential_type": {
+        "enum": ["iam_user", "assumed_role", "federation_token"],
+        "description": "How Vault produces credentials.",
     },
-    ["name", "credential_type"],
-    anyOf=[
-        {"required": ["policy_document"]},
-        {"required": ["policy_arns"]},
-        {"required": ["role_arns"]},
+    "policy_document": {
+        "description": "Inline IAM policy (a mapping or a JSON string).",
+        "type": ["object", "string"],
+    },
+    "policy_arns": strings("Managed IAM policy ARNs."),
+    "role_arns": strings("IAM role ARNs (assumed_role)."),
+    "default_sts_ttl": ttl("Default STS TTL."),
+    "max_sts_ttl": ttl("Maximum STS TTL."),
+    "external": EXTERNAL,
+}
+AWS_ROLE = obj(
+    "An AWS role of the engine; or `external: true`: a role another stack owns (name only).",
+    AWS_ROLE_PROPERTIES,
+    ["name"],
+    allOf=[
+        owned_or_external(
+            AWS_ROLE_PROPERTIES,
+            ["name", "external"],
+            ["credential_type"],
+            anyOf=[
+                {"required": ["policy_document"]},
+                {"required": ["policy_arns"]},
+                {"required": ["role_arns"]},
+            ],
+        )
     ],
 )
 
@@ -281,17 +331,20 @@ KV_SECRET = obj(
     ["name", "keys"],
 )
 
+KV_STORE_PROPERTIES: dict[str, Any] = {
+    "name": _s("string", "Mount path.", pattern=MOUNT_PATTERN),
+    "max_versions": _s("integer", "Versions kept per secret (0: Vault default).", minimum=0),
+    "cas_required": _s("boolean", "Require check-and-set on writes (not with seeded secrets)."),
+    "delete_version_after": ttl("Delete versions older than this (default: never)."),
+    "description": _s("string", "Mount description (default: vaultconf KV v2)."),
+    "secrets": named_list("Seeded secrets.", "kv_secret"),
+    "external": EXTERNAL,
+}
 KV_STORE = obj(
-    "A KV version 2 mount.",
-    {
-        "name": _s("string", "Mount path.", pattern=MOUNT_PATTERN),
-        "max_versions": _s("integer", "Versions kept per secret (0: Vault default).", minimum=0),
-        "cas_required": _s("boolean", "Require check-and-set on writes (not with seeded secrets)."),
-        "delete_version_after": ttl("Delete versions older than this (default: never)."),
-        "description": _s("string", "Mount description (default: vaultconf KV v2)."),
-        "secrets": named_list("Seeded secrets.", "kv_secret"),
-    },
+    "A KV version 2 mount; or `external: true`: a store another stack owns (name only).",
+    KV_STORE_PROPERTIES,
     ["name"],
+    allOf=[owned_or_external(KV_STORE_PROPERTIES, ["name", "external"], [])],
 )
 
 AUDIENCE = _s(

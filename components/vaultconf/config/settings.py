@@ -62,6 +62,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("kubeContext", "kubeconfig context", "kind-dev"),
     Setting("renderYamlTo", "render manifests into this directory instead of applying them", "rendered"),
     Setting("createNamespaces", "false: the namespaces exist already", "true"),
+    Setting("platformStack", "the stack owning the YAML's `external: true` objects; its `vaultconf` output "
+            "must export each (docs/scaling.md)", "organization/vaultconf/platform"),
     Setting("kubernetesCaCert", "PEM of the cluster CA for Vault's kubernetes auth; needed when Vault runs "
             "outside the cluster", '-- "$(cat ca.crt)"'),
 )
@@ -75,7 +77,8 @@ AWS_SECRETS = (
 def secrets_for(cfg: Config) -> list[Setting]:
     """The Pulumi secrets this desired state needs: AWS root keys if it has an AWS engine, one per seeded
     KV key (the same names infra's build() asks for)."""
-    out: list[Setting] = list(AWS_SECRETS) if cfg.aws_engine is not None else []
+    owned_engine = cfg.aws_engine is not None and not cfg.aws_engine.external  # else another stack's
+    out: list[Setting] = list(AWS_SECRETS) if owned_engine else []
     if cfg.aws_engine is not None and cfg.aws_engine.adopted:  # keeps the secret key Vault holds
         out = [s for s in out if s.key != "awsSecretKey"]
     for store in cfg.kv:

@@ -129,17 +129,22 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
             names.user(user.name), user_args, opts(*mount, k8s_after=ns_deps(user.namespaces))
         )
 
+    # `external: true` objects belong to another stack (docs/scaling.md): validated, never registered here
     for ca in _issuer_order(cfg):
+        if ca.external:
+            continue
         issuer = out.cas[ca.issuer] if ca.issuer else None
         out.cas[ca.name] = CertificateAuthority(
             names.ca(ca.name), to.ca_args(ca, issuer, settings.vault_addr), opts()
         )
     for role in cfg.pki_roles:
+        if role.external:
+            continue
         out.pki_roles[role.name] = PkiRole(
             names.pki_role(role.name), to.pki_role_args(role, out.cas[role.ca]), opts()
         )
 
-    if cfg.aws_engine is not None:
+    if cfg.aws_engine is not None and not cfg.aws_engine.external:
         engine = cfg.aws_engine
         secret_key = None if engine.adopted else settings.secret("awsSecretKey")
         engine_args = to.aws_engine_args(engine, settings.secret("awsAccessKey"), secret_key)
@@ -149,6 +154,8 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
             out.aws_roles[aws_role.name] = AwsRole(names.aws_role(aws_role.name), role_args, opts())
 
     for store in cfg.kv:
+        if store.external:
+            continue
         seeds = {s.name: _seed(settings, store.name, s.name, s.keys) for s in store.secrets}
         out.kv[store.name] = KvStore(names.kv_store(store.name), to.kv_store_args(store, seeds), opts())
 

@@ -1,0 +1,129 @@
+"""Splitting one organisation across stacks (docs/scaling.md): what a stack exports for the others, and
+whether the `external: true` objects of a team's YAML are exported by the platform stack it names.
+
+Pure, like the rest of `vaultconf.config`: the stack program reads the platform's output through
+`pulumi.StackReference` (vaultconf.stackbuild.platform) and hands the plain value to `check()`.
+
+The export is one stack output, `vaultconf` (EXPORT_KEY), a mapping of plain strings, versioned:
+
+    {"version": 1,
+     "cas": {"<name>": {"mount": "<mount path>"}},
+     "pki_roles": {"<name>": {"ca": "<CA name>"}},
+     "aws_engine": {"mount": "<mount path>"} | null,
+     "aws_roles": {"<name>": {}},
+     "kv": {"<name>": {}}}
+
+Each entry carries exactly the fields an `external: true` declaration may carry besides its name (the
+schema's `owned_or_external`), so a team's declaration and the platform's export compare field by field.
+Only objects the stack owns are exported; its own external objects are someone else's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .findings import UNKNOWN, Finding, Loc
+from .model import Config, Obj
+from .tree import LocDict
+
+EXPORT_KEY = "vaultconf"
+"""The one stack output every vaultconf stack publishes (`pulumi stack output vaultconf`)."""
+EXPORT_VERSION = 1
+
+
+def exports(cfg: Config) -> dict[str, Any]:
+    """What this stack owns that another stack's YAML may name with `external: true`."""
+    engine = cfg.aws_engine
+    owned_engine = engine is not None and not engine.external
+    return {
+        "version": EXPORT_VERSION,
+        "cas": {c.name: {"mount": c.mount} for c in cfg.cas if not c.external},
+        "pki_roles": {r.name: {"ca": r.ca} for r in cfg.pki_roles if not r.external},
+        "aws_engine": {"mount": engine.mount} if owned_engine and engine is not None else None,
+        "aws_roles": {r.name: {} for r in cfg.aws_roles if not r.external} if owned_engine else {},
+        "kv": {s.name: {} for s in cfg.kv if not s.external},
+    }
+
+
+def externals(cfg: Config) -> Iterator[tuple[str, str, Obj, dict[str, str]]]:
+    """(section, name, object, fields) of every `external: true` object: what the platform must export."""
+    for ca in cfg.cas:
+        if ca.external:
+            yield "cas", ca.name, ca, {"mount": ca.mount}
+    for role in cfg.pki_roles:
+        if role.external:
+            yield "pki_roles", role.name, role, {"ca": role.ca}
+    for aws_role in cfg.aws_roles:
+        if aws_role.external:
+            yield "aws_roles", aws_role.name, aws_role, {}
+    for store in cfg.kv:
+        if store.external:
+            yield "kv", store.name, store, {}
+
+
+WHAT = {"cas": "CA", "pki_roles": "PKI role", "aws_roles": "AWS role", "kv": "KV store"}
+WHERE = {"cas": "pki.cas", "pki_roles": "pki.roles", "aws_roles": "aws.roles", "kv": "kv"}
+
+
+def has_externals(cfg: Config) -> bool:
+    return any(True for _ in externals(cfg)) or (cfg.aws_engine is not None and cfg.aws_engine.external)
+
+
+def check(cfg: Config, exported: Any, platform: str) -> list[Finding]:
+    """A finding for every external object `exported` (the platform stack's `vaultconf` output) lacks or
+    declares differently; a single finding when the output is missing or not ours."""
+    engine = cfg.aws_engine
+    if not isinstance(exported, Mapping) or exported.get("version") != EXPORT_VERSION:
+        first = next((obj for _, _, obj, _ in externals(cfg)), None)
+        where: Loc = first.loc if first is not None else engine.node.loc if engine is not None else UNKNOWN
+        got = "has no `vaultconf` output" if exported is None else "has a `vaultconf` output of another form"
+        fix = (f"run `pulumi up --stack {platform}` first with this vaultconf, or point "
+               "vaultconf:platformStack at the stack that owns the external objects")
+        message = f"stack '{platform}' {got} (version {EXPORT_VERSION} expected)"
+        return [Finding("external", where, "vaultconf:platformStack", message, fix)]
+    out: list[Finding] = []
+    if engine is not None and engine.external:
+        theirs = exported.get("aws_engine")
+        what = "the AWS engine"
+        if not isinstance(theirs, Mapping):
+            out.append(_missing("aws.engine", "aws", what, platform, "(it has none)", engine.node))
+        elif theirs.get("mount") != engine.mount:
+            mount = engine.mount
+            out.append(_differs("aws.engine.mount", what, "mount", mount, theirs, platform, engine.node))
+    for section, name, obj, fields in externals(cfg):
+        offered = exported.get(section)
+        offered = offered if isinstance(offered, Mapping) else {}
+        what = f"{WHAT[section]} '{name}'"
+        if name not in offered:
+            listed = f"(it exports: {', '.join(sorted(offered)) or 'none'})"
+            out.append(_missing(f"{obj.field}.external", WHERE[section], what, platform, listed, obj.node))
+            continue
+        theirs = offered[name] if isinstance(offered[name], Mapping) else {}
+        for key, ours in fields.items():
+            if theirs.get(key) != ours:
+                out.append(_differs(f"{obj.field}.{key}", what, key, ours, theirs, platform, obj.node))
+    return out
+
+
+def _missing(field: str, section: str, what: str, platform: str, listed: str, node: LocDict) -> Finding:
+    return Finding(
+        "external",
+        node.locate("external") if "external" in node else node.loc,
+        field,
+        f"{what} is `external: true`, but stack '{platform}' does not export it {listed}",
+        f"declare it (without `external`) under {section} in the platform stack's tree and run its `up` "
+        "first, or correct the name",
+    )
+
+
+def _differs(
+    field: str, what: str, key: str, ours: str, theirs: Mapping[str, Any], platform: str, node: LocDict
+) -> Finding:
+    return Finding(
+        "external",
+        node.locate(key) if key in node else node.loc,
+        field,
+        f"{what}: {key} '{ours}' here, but stack '{platform}' exports {key} '{theirs.get(key)}'",
+        f"write `{key}: {theirs.get(key)}`",
+    )
