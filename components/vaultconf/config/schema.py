@@ -159,6 +159,14 @@ def _describe(error: ValidationError) -> tuple[list[Any], str, str]:
             f"unknown field '{key}'",
             f"remove it or fix the spelling; allowed: {', '.join(allowed)}",
         )
+    if validator == "enum" and "propertyNames" in error.absolute_schema_path and "external" in (
+        error.validator_value
+    ):  # schema_def.owned_or_external: what an external object may carry
+        return (
+            path,
+            f"{_short(error.instance)} is not set on an `external: true` object (its owning stack sets it)",
+            f"remove it; an external object takes only: {', '.join(error.validator_value)}",
+        )
     if validator == "enum":
         options = ", ".join(str(o) for o in error.validator_value)
         return path, f"{_short(error.instance)} is not allowed", f"use one of: {options}"
