@@ -14,7 +14,7 @@ import pulumi_vault as vault
 from vaultconf.config import UnusableInput, devstack, validate
 from vaultconf.config import settings as needed
 from vaultconf.errors import ConfigError
-from vaultconf.stackbuild import StackSettings, build
+from vaultconf.stackbuild import StackSettings, build, platform
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -49,10 +49,12 @@ absent = needed.missing(
 if absent:
     raise pulumi.RunError(f"vaultconf: {needed.report(pulumi.get_stack(), absent)}")
 
-# 3. providers, explicit: every component gets them through opts
+# 3. providers, explicit: every component gets them through opts. A stack naming `external: true` objects
+# configures them only once the platform stack (vaultconf:platformStack) is seen to export each one
+gate = platform.gate(result.config, config.get("platformStack"))
 vault_provider = vault.Provider(
     "vault",
-    address=config.require("vaultAddress"),
+    address=gate.wrap(config.require("vaultAddress")),
     ca_cert_file=config.get("vaultCaCertFile"),
     skip_tls_verify=config.get_bool("vaultSkipTlsVerify"),
     skip_child_token=config.get_bool("vaultSkipChildToken"),
@@ -61,7 +63,7 @@ render_dir = config.get("renderYamlTo")
 k8s_provider = k8s.Provider(
     "kubernetes",
     kubeconfig=None if render_dir else config.get("kubeconfig"),
-    context=None if render_dir else config.get("kubeContext"),
+    context=None if render_dir else gate.wrap(config.get("kubeContext")),
     render_yaml_to_directory=render_dir,
     enable_server_side_apply=None if render_dir else True,
 )
@@ -81,6 +83,7 @@ try:
 except ConfigError as exc:
     raise pulumi.RunError(f"vaultconf: {exc}") from None
 
+platform.publish(result.config)  # what other stacks may name with `external: true` (docs/scaling.md)
 pulumi.export("overlay", overlay)
 pulumi.export("policies", sorted(built.policies))
 pulumi.export("users", sorted(built.users))
