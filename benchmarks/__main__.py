@@ -1,8 +1,9 @@
-"""`python -m benchmarks [--quick] [--only program,agent,outage,engine] [--window SECONDS]`.
+"""`python -m benchmarks [--quick] [--only program,agent,outage,engine,split] [--window SECONDS]`.
 
 Prints a table and writes benchmarks/results.md (method, machine, figures, targets met or not).
 Full mode: program evaluation 3 repeats (median), sidekick vs agent over 180 s, the real engine at scales
-0.1, 0.3 and 1.0. Quick: 1 repeat, 60 s, the real engine at 0.1 and 0.3 (benchmarks/engine.py).
+0.1, 0.3 and 1.0, the split organisation against the single stack at 0.1 and 1.0. Quick: 1 repeat, 60 s,
+the real engine at 0.1 and 0.3 (benchmarks/engine.py), the split at 0.1 (benchmarks/split.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "benchmarks" / "results.md"
-SECTIONS = ("program", "agent", "outage", "engine")
+SECTIONS = ("program", "agent", "outage", "engine", "split")
 
 
 def machine() -> dict[str, str]:
@@ -113,6 +114,10 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if isinstance(e, dict) and "runs" in e:
         from benchmarks import engine
         out += engine.rows(e)
+    sp = results.get("split")
+    if isinstance(sp, dict) and "runs" in sp:
+        from benchmarks import split
+        out += split.rows(sp)
     o = results.get("outage")
     if isinstance(o, dict) and "down_at_start" in o:
         login = o["down_at_start"]["login"]
@@ -171,6 +176,14 @@ METHOD = """\
   PULUMI_SKIP_CHECKPOINTS=false (scales < 1 only). Exponent: least-squares slope of log(wall) on
   log(resources in the state after `up`). Destroy waits for the API server's namespace finalizers, so its
   wall time is mostly waiting. The machine is shared: load averages before and after are in the raw figures.
+* **Split organisation** (`benchmarks/split.py`). The same generated config, whole for one stack and split
+  into a platform stack (CAs, PKI roles, AWS engine and roles, KV store, userpass mount, and one ops user the
+  mount needs) and 4 team stacks (connected groups of policies, users, namespaces and workloads; the platform
+  objects each names declared `external: true`, docs/scaling.md). Fresh engines for each side. Single: first
+  preview, first up, no-op preview. Split: the platform's first preview and up, then the 4 teams' first
+  previews and ups at once (a team reads the platform's `vaultconf` output), then a no-op preview of all 5
+  at once. Each stack is its own project copy on one shared file backend (a CI matrix); "first preview" and
+  "first up" of the split are platform + teams (the critical path of a new organisation); CPU is the sum.
 * **Outage.** Simulated time, honestly: the sidekick has no fast-forward knob, so the real scheduler and
   backoff code (`sidekick.scheduler.Sidekick.run`) are driven with an injected clock whose sleep advances
   instantly (20 jitter seeds, means). *Down at start*: the real socket client against a closed port
@@ -233,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
     ap.add_argument("--engine-scales", default="", help="real engine: only these scales (e.g. 1.0); the "
                     "other scales' runs are kept from results.md")
+    ap.add_argument("--split-scales", default="", help="split vs single: these scales (default: quick 0.1, "
+                    "full 0.1,1.0)")
     args = ap.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in only if s not in SECTIONS]
@@ -258,6 +273,11 @@ def main(argv: list[str] | None = None) -> int:
                                    log=lambda m: print(m, file=sys.stderr, flush=True))
                 # runs at scales not re-measured now are kept from results.md (each run says when it ran)
                 results[section] = engine.merge(previous_results().get("engine"), fresh) if scales else fresh
+            elif section == "split":
+                from benchmarks import split
+                scales = [float(x) for x in args.split_scales.split(",")] if args.split_scales else None
+                results[section] = split.run(args.quick, scales=scales,
+                                             log=lambda m: print(m, file=sys.stderr, flush=True))
             elif section == "agent":
                 from benchmarks import agent
                 results[section] = agent.run(window)
