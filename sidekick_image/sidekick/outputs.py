@@ -19,13 +19,12 @@ reader never sees a new key beside an old certificate.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
 import sys
 
-from .errors import SidekickConfigError, VaultRequestError
+from .errors import SidekickConfigError, VaultRequestError, suppress
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
 if TYPE_CHECKING:
@@ -182,7 +181,7 @@ def _open_dir(base: str, parts: list[str], create: bool) -> int | None:
     try:
         for part in parts:
             if create:
-                with contextlib.suppress(FileExistsError):
+                with suppress(FileExistsError):
                     os.mkdir(part, 0o750, dir_fd=fd)
             try:
                 sub = os.open(part, _DIR, dir_fd=fd)
@@ -287,7 +286,7 @@ def write_files(files: list[tuple[str, bytes]], mode: int = 0o600, owner: int | 
         for i, (dir_fd, leaf, path, content) in enumerate(changed):
             assert dir_fd is not None
             tmp = f"{_TMP_MARK}{os.getpid()}-{i}"
-            with contextlib.suppress(FileNotFoundError):
+            with suppress(FileNotFoundError):
                 os.unlink(tmp, dir_fd=dir_fd)  # a predecessor with our pid (pid 1 in a container)
             # O_EXCL: never write into a file someone planted (a hard link to elsewhere, a symlink)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
@@ -305,7 +304,7 @@ def write_files(files: list[tuple[str, bytes]], mode: int = 0o600, owner: int | 
         temps = []
     finally:
         for dir_fd, tmp, _, _ in temps:  # a failure before the renames: leave no temp file behind
-            with contextlib.suppress(OSError):
+            with suppress(OSError):
                 os.unlink(tmp, dir_fd=dir_fd)
         for open_fd in fds.values():
             if open_fd is not None:
@@ -348,5 +347,5 @@ def clean_temp_files(directory: str) -> None:
         return
     for name in names:
         if name.startswith(".") and _TMP_MARK in name:
-            with contextlib.suppress(OSError):
+            with suppress(OSError):
                 os.unlink(os.path.join(directory, name))

@@ -12,12 +12,12 @@ whoever can reach the port.
 
 from __future__ import annotations
 
-import contextlib
+import _socket  # not socket: it imports selectors and enum's constant tables (~0.35 MiB RSS, issue 16)
 import select
-import socket
 import threading
 import time
 
+from .errors import suppress
 from .log import log
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
@@ -45,7 +45,7 @@ _GONE = select.POLLHUP | select.POLLERR | select.POLLNVAL
 class _Conn:
     __slots__ = ("buf", "deadline", "opened", "out", "sock")
 
-    def __init__(self, sock: socket.socket, now: float) -> None:
+    def __init__(self, sock: _socket.socket, now: float) -> None:
         self.sock = sock
         self.buf = b""
         self.out = b""
@@ -59,15 +59,15 @@ class StatusServer:
         self.health = health      # () -> (bool, str)
         self.ready = ready        # () -> (bool, str); only the bool is served
         self.metrics = metrics    # () -> str
-        self.sock: socket.socket | None = None
+        self.sock: _socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._running = False
 
     def start(self) -> None:
-        family = socket.AF_INET6 if ":" in self.addr[0] else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        family = _socket.AF_INET6 if ":" in self.addr[0] else _socket.AF_INET
+        sock = _socket.socket(family, _socket.SOCK_STREAM)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
             sock.bind(self.addr)
             sock.listen(128)
             sock.setblocking(False)
@@ -88,7 +88,7 @@ class StatusServer:
         self.sock = None
 
     # ------------------------------------------------------------------------------------ the loop
-    def _serve(self, listener: socket.socket) -> None:
+    def _serve(self, listener: _socket.socket) -> None:
         poller = select.poll()
         poller.register(listener.fileno(), _IN)
         conns: dict[int, _Conn] = {}
@@ -118,12 +118,13 @@ class StatusServer:
                 self._close(conn, poller, conns)
             listener.close()
 
-    def _accept(self, listener: socket.socket, poller: Any, conns: dict[int, _Conn]) -> None:
+    def _accept(self, listener: _socket.socket, poller: Any, conns: dict[int, _Conn]) -> None:
         while True:
-            try:
-                sock, _ = listener.accept()
+            try:  # socket.socket.accept() is this: accept4(SOCK_CLOEXEC), then a socket object on the fd
+                fd, _ = listener._accept()  # type: ignore[attr-defined]
             except OSError:  # nothing more to accept (EAGAIN), or e.g. EMFILE: again on the next wake-up
                 return
+            sock = _socket.socket(listener.family, listener.type, listener.proto, fd)
             sock.setblocking(False)
             if len(conns) >= MAX_CONNECTIONS:  # drop the oldest: a new probe must always get through
                 self._close(min(conns.values(), key=lambda c: c.opened), poller, conns)
@@ -163,7 +164,7 @@ class StatusServer:
         fd = conn.sock.fileno()
         if conns.get(fd) is conn:
             del conns[fd]
-            with contextlib.suppress(KeyError, ValueError, OSError):
+            with suppress(KeyError, ValueError, OSError):
                 poller.unregister(fd)
         conn.sock.close()
 

@@ -23,10 +23,10 @@ sidekick's own (a configured file may not start with `..`; a key never starts wi
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 
+from .errors import suppress
 from .outputs import _DIR, _TMP_MARK, NAME_MAX, OutputRefused, _rename_last, _same, fill
 
 _FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -119,11 +119,11 @@ def _new_version(dir_fd: int, stem: str, mode: int) -> tuple[str, int]:
 def _remove_version(dir_fd: int, name: str) -> None:
     """Remove one of our version directories: its plain entries, then itself. Anything else planted in it
     (a subdirectory) makes rmdir fail, and the directory is left alone."""
-    with contextlib.suppress(OSError):
+    with suppress(OSError):
         fd = os.open(name, _DIR, dir_fd=dir_fd)
         try:
             for entry in os.listdir(fd):
-                with contextlib.suppress(OSError):
+                with suppress(OSError):
                     os.unlink(entry, dir_fd=fd)
         finally:
             os.close(fd)
@@ -132,13 +132,13 @@ def _remove_version(dir_fd: int, name: str) -> None:
 
 def _swap_link(dir_fd: int, name: str, target: str) -> None:
     tmp = f"{name}{_TMP_MARK}{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
+    with suppress(FileNotFoundError):
         os.unlink(tmp, dir_fd=dir_fd)  # a predecessor's, with our pid
     os.symlink(target, tmp, dir_fd=dir_fd)
     try:
         os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)  # replaces a file or link, never follows
     except BaseException:
-        with contextlib.suppress(OSError):
+        with suppress(OSError):
             os.unlink(tmp, dir_fd=dir_fd)
         raise
 
@@ -150,7 +150,7 @@ def switch(dir_fd: int, stem: str, items: list[tuple[str, bytes]], mode: int, ow
     link = data_link(stem)
     pattern = _version_pattern(stem)
     previous = ""
-    with contextlib.suppress(OSError):
+    with suppress(OSError):
         previous = os.readlink(link, dir_fd=dir_fd)  # kept below only if it is one of ours
     if new_content:
         version, vfd = _new_version(dir_fd, stem, mode)

@@ -6,14 +6,13 @@ or tokens: only the method, path, status and Vault's own error strings.
 
 from __future__ import annotations
 
-import contextlib
+import _socket  # not socket: it imports selectors and enum's constant tables (~0.35 MiB RSS, issue 16)
 import json
 import re
-import socket
 import threading
 import time
 
-from .errors import VaultRequestError
+from .errors import VaultRequestError, suppress
 
 TYPE_CHECKING = False  # typing costs ~0.7 MiB RSS at runtime; mypy treats this name as true
 if TYPE_CHECKING:
@@ -109,6 +108,26 @@ class _Reader:
         return self._take(len(self.buf))
 
 
+def connect_tcp(host: str | bytes, port: int, timeout: float) -> Any:
+    """socket.create_connection on the C module: each address getaddrinfo gives, in order, with `timeout`
+    for each connect; the first error if none connects. The socket is an `_socket.socket` (sendall, recv,
+    settimeout, close; `ssl` wraps it like a `socket.socket`)."""
+    errors: list[OSError] = []
+    for family, kind, proto, _name, addr in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(addr)
+            return sock
+        except OSError as exc:
+            errors.append(exc)
+            sock.close()
+    try:
+        raise errors[0] if errors else OSError("getaddrinfo returns an empty list")
+    finally:
+        errors.clear()  # no reference cycle through the traceback
+
+
 class Connection:
     """One persistent HTTP/1.1 connection to host:port, reconnecting when the server closed it."""
 
@@ -145,8 +164,7 @@ class Connection:
         # getaddrinfo IDNA-encodes every str host, which imports encodings.idna, stringprep and unicodedata
         # (~0.2 MiB RSS, issue 16); an ASCII name needs no encoding, so it is passed as bytes.
         host: str | bytes = self.host.encode("ascii") if self.host.isascii() else self.host
-        # typeshed says str; CPython's getaddrinfo takes bytes too (Modules/socketmodule.c)
-        sock = socket.create_connection((host, self.port), timeout=left)  # type: ignore[arg-type]
+        sock = connect_tcp(host, self.port, left)
         if self.tls:
             sock = self._context().wrap_socket(sock, server_hostname=self.host)
         self._sock = sock
@@ -154,7 +172,7 @@ class Connection:
 
     def close(self) -> None:
         if self._sock is not None:
-            with contextlib.suppress(OSError):
+            with suppress(OSError):
                 self._sock.close()
         self._sock = self._file = None
 
