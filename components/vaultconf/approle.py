@@ -65,6 +65,8 @@ class AppRoleArgs(TypedDict, total=False):
     roles: Mapping[str, AppRoleSpec]
     vault_addr: Input[str]
     """Written to the Secrets as VAULT_ADDR."""
+    create_mount: bool
+    """False: the mount exists (another stack owns it, docs/scaling.md); only the roles are registered."""
 
 
 class AppRole(Component):
@@ -118,21 +120,26 @@ class AppRole(Component):
                 "missing: the published Secrets carry VAULT_ADDR",
                 'set vault_addr, e.g. "https://vault.vault.svc:8200"',
             )
+        if not args.get("create_mount", True) and args.get("description") is not None:
+            raise ConfigError(who, "description", "describes the mount, which another stack owns "
+                              "(create_mount: false)", "set it in the stack that owns the mount")
         super().__init__(resource_name, opts)
-        backend = vault.AuthBackend(
-            self.child(names.BACKEND_CHILD),
-            type="approle",
-            path=self.path,
-            description=args.get("description"),
-            opts=self.opts(),
-        )
+        mount: Input[str] = self.path
+        if args.get("create_mount", True):
+            mount = vault.AuthBackend(
+                self.child(names.BACKEND_CHILD),
+                type="approle",
+                path=self.path,
+                description=args.get("description"),
+                opts=self.opts(),
+            ).path
         vault_addr = pulumi.Output.from_input(args.get("vault_addr", ""))
         self.role_ids, self.secret_ids = {}, {}
         for role, (settings, namespaces, secret_name, issue_key) in sorted(prepared.items()):
             slug = names.k8s_name(role)
             vrole = vault.approle.AuthBackendRole(
                 self.child(names.auth_role_child(role)),
-                backend=backend.path,
+                backend=mount,
                 role_name=role,
                 **settings,
                 opts=self.opts(),
@@ -142,7 +149,7 @@ class AppRole(Component):
                 continue
             sid = vault.approle.AuthBackendRoleSecretId(
                 self.child(f"secret-id-{slug}"),
-                backend=backend.path,
+                backend=mount,
                 role_name=vrole.role_name,
                 metadata=issue_key,
                 opts=self.opts(),

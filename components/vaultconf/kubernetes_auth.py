@@ -81,6 +81,13 @@ class KubernetesAuthArgs(TypedDict, total=False):
     disable_local_ca_jwt: bool
     roles: Mapping[str, KubernetesRoleSpec]
     """Role name → binding."""
+    create_mount: bool
+    """False: the mount and its config exist (another stack owns them, docs/scaling.md); only the roles are
+    registered, and the mount's own arguments (host, CA, reviewer, issuer, description) are refused."""
+
+
+MOUNT_ARGS = ("description", "kubernetes_host", "kubernetes_ca_cert", "token_reviewer_jwt", "token_reviewer",
+              "issuer", "disable_local_ca_jwt")
 
 
 class KubernetesAuth(Component):
@@ -94,9 +101,15 @@ class KubernetesAuth(Component):
     ) -> None:
         who = start(KubernetesAuth, resource_name, args, KubernetesAuthArgs)
         self.path = names.mount_path(args.get("path", "kubernetes"), who, "path")
+        create_mount = args.get("create_mount", True)
+        if not create_mount:
+            extra = [key for key in MOUNT_ARGS if args.get(key) is not None]
+            if extra:
+                raise ConfigError(who, extra[0], "configures the mount, which another stack owns "
+                                  "(create_mount: false)", "set it in the stack that owns the mount")
         host = require(
             args, "kubernetes_host", who, 'set the API server URL, e.g. "https://kubernetes.default.svc"'
-        )
+        ) if create_mount else None
         self.roles = dict(args.get("roles", {}))
         default_audience = _audience(args.get("audience", DEFAULT_AUDIENCE), who, "audience")
         reviewer = _reviewer(args, who)
@@ -132,33 +145,37 @@ class KubernetesAuth(Component):
                 "audience": self._audiences[role],
             }
         super().__init__(resource_name, opts)
-        backend = vault.AuthBackend(
-            self.child(names.BACKEND_CHILD),
-            type="kubernetes",
-            path=self.path,
-            description=args.get("description"),
-            opts=self.opts(),
-        )
-        reviewer_jwt = (
-            self._reviewer_token(*reviewer) if reviewer else secret_input(args.get("token_reviewer_jwt"))
-        )
-        config = vault.kubernetes.AuthBackendConfig(
-            self.child(names.AUTH_CONFIG_CHILD),
-            backend=backend.path,
-            kubernetes_host=host,
-            kubernetes_ca_cert=args.get("kubernetes_ca_cert"),
-            token_reviewer_jwt=reviewer_jwt,
-            issuer=args.get("issuer"),
-            disable_local_ca_jwt=args.get("disable_local_ca_jwt"),
-            opts=self.opts(),
-        )
+        mount: Input[str] = self.path
+        after: list[pulumi.Resource] = []
+        if create_mount:
+            backend = vault.AuthBackend(
+                self.child(names.BACKEND_CHILD),
+                type="kubernetes",
+                path=self.path,
+                description=args.get("description"),
+                opts=self.opts(),
+            )
+            reviewer_jwt = (
+                self._reviewer_token(*reviewer) if reviewer else secret_input(args.get("token_reviewer_jwt"))
+            )
+            config = vault.kubernetes.AuthBackendConfig(
+                self.child(names.AUTH_CONFIG_CHILD),
+                backend=backend.path,
+                kubernetes_host=host,
+                kubernetes_ca_cert=args.get("kubernetes_ca_cert"),
+                token_reviewer_jwt=reviewer_jwt,
+                issuer=args.get("issuer"),
+                disable_local_ca_jwt=args.get("disable_local_ca_jwt"),
+                opts=self.opts(),
+            )
+            mount, after = backend.path, [config]
         for role, settings in sorted(role_settings.items()):
             vault.kubernetes.AuthBackendRole(
                 self.child(names.auth_role_child(role)),
-                backend=backend.path,
+                backend=mount,
                 role_name=role,
                 **settings,
-                opts=self.opts(depends_on=[config]),
+                opts=self.opts(depends_on=after),
             )
         self.register_outputs({"path": self.path, "roles": sorted(self.roles)})
 

@@ -1,6 +1,7 @@
 """One organisation split across stacks (docs/scaling.md), on the real engine: a platform stack owning the
-userpass mount, a CA with its roles, the AWS engine with a role and a KV store; two team stacks whose YAML
-names those with `external: true` and owns its policies, users and workloads. One Vault dev server, the
+userpass and kubernetes auth mounts, a CA with its roles, the AWS engine with a role and a KV store; two team
+stacks whose YAML names those with `external: true` and owns its policies, users, workloads (and team B its
+kubernetes auth role, on the platform's mount). One Vault dev server, the
 session's kube-apiserver, one file backend, the real `infra/` program for every stack.
 
 The platform goes up first, then both teams at once through `vaultconf.split` (the Automation API runner);
@@ -62,10 +63,15 @@ aws:
       policy_arns: ["arn:aws:iam::123456789012:policy/deploy"]
 kv:
   - name: kv-split
+kubernetes_auth:
+  mount: kubernetes-split
+  kubernetes_host: KUBE_URL
+  roles:
+    - {name: split-ops, service_accounts: [ops], namespaces: [split-ops], policies: [split-ops]}
 """
 
 
-def team_yaml(team: str, namespace: str, role: str, aws: bool) -> str:
+def team_yaml(team: str, namespace: str, role: str, aws: bool, kubernetes: bool = False) -> str:
     """A team's tree: the platform's objects it names (`external: true`), its own policy, user, workload."""
     cn = f"web.{team}.svc"
     aws_section = "aws:\n  engine: {mount: aws-split, external: true}\n  roles:\n" \
@@ -73,6 +79,11 @@ def team_yaml(team: str, namespace: str, role: str, aws: bool) -> str:
     aws_rule = "      aws-split/creds/team-a-deploy: [read]\n" if aws else ""
     aws_secret = ("      - {name: aws, type: aws, path: aws-split/creds/team-a-deploy, file: aws-creds, "
                   "format: aws}\n") if aws else ""
+    # team B's workload logs in with its service account, through a role on the platform's kubernetes mount
+    identity = f"{{kubernetes_role: {team}-app}}" if kubernetes else f"{{user: {team}-app}}"
+    k8s_section = (f"kubernetes_auth:\n  mount: kubernetes-split\n  external: true\n  roles:\n"
+                   f"    - {{name: {team}-app, service_accounts: [{team}-app], namespaces: [{namespace}], "
+                   f"policies: [{team}-app]}}\n") if kubernetes else ""
     return f"""\
 settings:
   userpass_mount: userpass-split
@@ -82,7 +93,7 @@ pki:
     - {{name: split-ca, mount: pki-split, external: true}}
   roles:
     - {{name: {role}, ca: split-ca, external: true}}
-{aws_section}kv:
+{aws_section}{k8s_section}kv:
   - {{name: kv-split, external: true}}
 policies:
   - name: {team}-app
@@ -101,7 +112,7 @@ workloads:
     namespace: {namespace}
     kind: Deployment
     image: registry.example/{team}:1.0
-    identity: {{user: {team}-app}}
+    identity: {identity}
     secrets:
       - {{name: db, type: kv, path: kv-split/data/{team}/db, file: db.json, format: json}}
       - {{name: tls, type: pki, path: pki-split/issue/{role}, params: {{common_name: {cn}}}, file: tls,
@@ -123,7 +134,7 @@ policies:
 TREES = {
     PLATFORM: PLATFORM_YAML,
     "split-team-a": team_yaml("team-a", "split-a", "team-a-web", aws=True),
-    "split-team-b": team_yaml("team-b", "split-b", "team-b-api", aws=False),
+    "split-team-b": team_yaml("team-b", "split-b", "team-b-api", aws=False, kubernetes=True),
     BAD: BAD_YAML,
 }
 
@@ -144,8 +155,9 @@ class Split:
         return list(exported.get("deployment", {}).get("resources") or [])
 
 
-def _write_trees(project: pathlib.Path) -> None:
+def _write_trees(project: pathlib.Path, kube_url: str) -> None:
     for stack, text in TREES.items():
+        text = text.replace("KUBE_URL", kube_url)
         root = project / "split" / stack
         (root / "base").mkdir(parents=True)
         (root / OVERLAY).mkdir()
@@ -168,6 +180,8 @@ def _init(split: Split, stack: str) -> None:
         values["vaultconf:platformStack"] = PLATFORM_REF
     for key, value in values.items():
         ws.run("config", "set", "--stack", stack, key, "--", value)
+    if stack == PLATFORM:  # Vault runs outside the cluster: the platform's kubernetes mount takes its CA
+        ws.run("config", "set", "--stack", stack, "vaultconf:kubernetesCaCert", "--", split.kube.ca_pem)
     if stack == PLATFORM:  # the AWS engine's root keys: Vault stores them, nothing calls AWS here
         for key, value in (("awsAccessKey", "AKIASPLITTEST0000000"), ("awsSecretKey", "split-secret-key")):
             ws.run("config", "set", "--stack", stack, f"vaultconf:{key}", "--secret", input_text=value)
@@ -181,7 +195,7 @@ def split(tmp_path_factory: pytest.TempPathFactory, kube_apiserver: KubeAPIServe
 
     work = tmp_path_factory.mktemp("split")
     project = copy_project(work / "project")
-    _write_trees(project)
+    _write_trees(project, kube_apiserver.url)
     vault = start_dev()
     try:
         ws = new_workspace(project, state_dir=work / "state", env={"VAULT_TOKEN": vault.token})
@@ -231,7 +245,7 @@ def test_team_objects_exist_in_vault_and_kubernetes(applied: Split) -> None:
 
 def test_only_the_platform_registers_the_platform_objects(applied: Split) -> None:
     owned = ("vault:index/mount:Mount", "vault:index/authBackend:AuthBackend", "vault:pkiSecret/",
-             "vault:aws/")
+             "vault:aws/", "vault:kubernetes/authBackendConfig:")
 
     def platform_kinds(stack: str) -> list[str]:
         return sorted(str(r["type"]) for r in applied.resources(stack)
@@ -247,7 +261,22 @@ def test_only_the_platform_registers_the_platform_objects(applied: Split) -> Non
     assert exported["cas"] == {"split-ca": {"mount": "pki-split"}}
     assert set(exported["pki_roles"]) == {"team-a-web", "team-b-api"}
     assert exported["aws_engine"] == {"mount": "aws-split"}
+    assert exported["kubernetes_auth"] == {"mount": "kubernetes-split"} and exported["approle"] is None
     assert set(exported["aws_roles"]) == {"team-a-deploy"}
+
+
+def test_a_team_role_lives_on_the_platforms_kubernetes_mount(applied: Split) -> None:
+    client = applied.vault.new_client()
+    role = client.read("auth/kubernetes-split/role/team-b-app")["data"]
+    assert role["bound_service_account_namespaces"] == ["split-b"]
+    assert role["token_policies"] == ["team-b-app"]
+    config = client.read("auth/kubernetes-split/config")["data"]  # the platform's
+    assert config["kubernetes_host"] == applied.kube.url
+    team_b = {str(r["type"]) for r in applied.resources("split-team-b")}
+    assert "vault:kubernetes/authBackendRole:AuthBackendRole" in team_b
+    deployment = applied.kube.get("/apis/apps/v1/namespaces/split-b/deployments/team-b-app")
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert any(v["name"] == "vault-token" for v in volumes)  # the projected service-account token
 
 
 def test_every_stack_previews_no_changes(applied: Split) -> None:

@@ -9,6 +9,7 @@ import pathlib
 from collections.abc import Mapping
 from typing import Any
 
+import pulumi
 import pytest
 from vaultconf.config import external, settings, validate
 from vaultconf.testing import RecordingMocks, default_outputs
@@ -123,7 +124,7 @@ def test_a_role_is_owned_by_the_stack_that_owns_its_ca_or_engine(
 def test_exports_hold_what_the_stack_owns_and_the_check_names_what_is_missing(tmp_path: pathlib.Path) -> None:
     cfg = _config(tmp_path)
     assert external.exports(cfg) == {"version": 1, "cas": {}, "pki_roles": {}, "aws_engine": None,
-                                     "aws_roles": {}, "kv": {}}
+                                     "aws_roles": {}, "kv": {}, "kubernetes_auth": None, "approle": None}
     assert external.check(cfg, PLATFORM_EXPORT, PLATFORM) == []
     partial: dict[str, Any] = {**PLATFORM_EXPORT, "cas": {"int": {"mount": "pki-int2"}}, "kv": {}}
     found = [str(f) for f in external.check(cfg, partial, PLATFORM)]
@@ -164,7 +165,66 @@ def test_the_team_stack_registers_its_own_objects_and_none_of_the_platforms(tmp_
 
 
 def test_the_team_stack_stops_when_the_platform_does_not_export_an_object(tmp_path: pathlib.Path) -> None:
-    config = stack_config("dev", configDir=str(_tree(tmp_path, TEAM)), platformStack=PLATFORM)
-    missing = {**PLATFORM_EXPORT, "pki_roles": {}}
-    with pytest.raises(Exception, match=r"1 `external: true` object\(s\) not exported as declared"):
-        run_stack("dev", config, _mocked_platform(missing))
+    """What the gate runs on the platform's output. The program-level failure (preview and up) is tested on
+    the real engine, tests/e2e/test_split_stack.py: run here under the mocks, in one process with other mock
+    runs, it left CPython 3.11.7 failing a later import ("AST constructor recursion depth mismatch")."""
+    from vaultconf.stackbuild import platform
+
+    cfg = _config(tmp_path)
+    assert platform.judge(cfg, PLATFORM_EXPORT, PLATFORM) == PLATFORM
+    with pytest.raises(pulumi.RunError, match=r"1 `external: true` object\(s\) not exported as declared"):
+        platform.judge(cfg, {**PLATFORM_EXPORT, "pki_roles": {}}, PLATFORM)
+
+
+AUTH = """
+kubernetes_auth:
+  mount: k8s-shared
+  external: true
+  roles:
+    - {name: web-pods, service_accounts: [web], namespaces: [team], policies: [web-app]}
+approle:
+  mount: approle-shared
+  external: true
+  roles:
+    - {name: batch, policies: [web-app], namespaces: [team]}
+"""
+
+
+def test_a_team_registers_its_auth_roles_on_the_platforms_mounts(tmp_path: pathlib.Path) -> None:
+    tree = _tree(tmp_path, TEAM + AUTH)
+    cfg = _config(tmp_path / "v", TEAM + AUTH)
+    shared = {**PLATFORM_EXPORT, "kubernetes_auth": {"mount": "k8s-shared"},
+              "approle": {"mount": "approle-shared"}}
+    assert external.check(cfg, shared, PLATFORM) == []
+    run = run_stack("dev", stack_config("dev", configDir=str(tree), platformStack=PLATFORM),
+                    _mocked_platform(shared))
+    assert not run.of_type("vault:index/authBackend:AuthBackend")
+    assert not run.of_type("vault:kubernetes/authBackendConfig:AuthBackendConfig")
+    (k8s_role,) = run.of_type("vault:kubernetes/authBackendRole:AuthBackendRole")
+    assert k8s_role.inputs["backend"] == "k8s-shared" and k8s_role.inputs["roleName"] == "web-pods"
+    (app_role,) = run.of_type("vault:appRole/authBackendRole:AuthBackendRole")
+    assert app_role.inputs["backend"] == "approle-shared"
+    assert run.one("vault:appRole/authBackendRoleSecretId:AuthBackendRoleSecretId").inputs["backend"] == \
+        "approle-shared"
+    found = [str(f) for f in external.check(cfg, {**shared, "kubernetes_auth": None}, PLATFORM)]
+    assert len(found) == 1 and "kubernetes_auth.external: the kubernetes auth mount is `external: true`, " \
+        f"but stack '{PLATFORM}' does not export it (it creates none)" in found[0]
+
+
+def test_an_external_auth_mount_takes_no_mount_settings(tmp_path: pathlib.Path) -> None:
+    text = TEAM + AUTH.replace("  mount: k8s-shared\n", "  mount: k8s-shared\n  kubernetes_host: https://k\n")
+    code, out = run_cli("validate", "--config-dir", str(_tree(tmp_path, text)), "--stack", "dev")
+    assert code == 1 and "kubernetes_auth: 'kubernetes_host' is not set on an `external: true` object" in out
+
+
+def test_the_components_refuse_mount_settings_without_the_mount() -> None:
+    from vaultconf.approle import AppRole
+    from vaultconf.errors import ConfigError
+    from vaultconf.kubernetes_auth import KubernetesAuth
+    from vaultconf.testing import run_under_mocks
+
+    with pytest.raises(ConfigError, match="configures the mount, which another stack owns"):
+        run_under_mocks(lambda: KubernetesAuth("k", {"create_mount": False, "kubernetes_host": "https://k",
+                                                     "roles": {}}))
+    with pytest.raises(ConfigError, match="describes the mount, which another stack owns"):
+        run_under_mocks(lambda: AppRole("a", {"create_mount": False, "description": "x", "roles": {}}))

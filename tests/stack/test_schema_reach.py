@@ -50,7 +50,7 @@ NOT_FOR_COMPONENTS = {
 # registers: an external object carries only its name and mount, so the flag cannot flip alone. The stack
 # program's handling of it is tested in tests/stack/test_external.py.
 OWNERSHIP = {"pki.cas[].external", "pki.roles[].external", "aws.engine.external", "aws.roles[].external",
-             "kv[].external"}
+             "kv[].external", "kubernetes_auth.external", "approle.external"}
 
 # Another valid value for the leaves that are changed rather than found (default: the next enum member,
 # `not` for booleans, +1 for integers, half for numbers).

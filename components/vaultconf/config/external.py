@@ -11,11 +11,15 @@ The export is one stack output, `vaultconf` (EXPORT_KEY), a mapping of plain str
      "pki_roles": {"<name>": {"ca": "<CA name>"}},
      "aws_engine": {"mount": "<mount path>"} | null,
      "aws_roles": {"<name>": {}},
-     "kv": {"<name>": {}}}
+     "kv": {"<name>": {}},
+     "kubernetes_auth": {"mount": "<mount path>"} | null,
+     "approle": {"mount": "<mount path>"} | null}
 
 Each entry carries exactly the fields an `external: true` declaration may carry besides its name (the
 schema's `owned_or_external`), so a team's declaration and the platform's export compare field by field.
-Only objects the stack owns are exported; its own external objects are someone else's.
+Only objects the stack owns are exported; its own external objects are someone else's. An auth mount
+(kubernetes, AppRole) is exported by the stack that creates it (it declares roles on it and is not
+`external`); a team's `external: true` on the section means: register my roles on that mount.
 """
 
 from __future__ import annotations
@@ -43,7 +47,25 @@ def exports(cfg: Config) -> dict[str, Any]:
         "aws_engine": {"mount": engine.mount} if owned_engine and engine is not None else None,
         "aws_roles": {r.name: {} for r in cfg.aws_roles if not r.external} if owned_engine else {},
         "kv": {s.name: {} for s in cfg.kv if not s.external},
+        "kubernetes_auth": _auth_mount(cfg.kubernetes_mount, cfg.kubernetes_roles, cfg.kubernetes_external),
+        "approle": _auth_mount(cfg.approle_mount, cfg.approle_roles, cfg.approle_external),
     }
+
+
+def _auth_mount(mount: str, roles: list[Any], external: bool) -> dict[str, str] | None:
+    """The stack program creates an auth mount when it declares roles on it (stackbuild/build.py)."""
+    return {"mount": mount} if roles and not external else None
+
+
+def _auth_externals(cfg: Config) -> Iterator[tuple[str, str, str, LocDict]]:
+    """(section, what, mount, node) of each auth mount the YAML declares `external: true`."""
+    for section, what, mount, external in (
+        ("kubernetes_auth", "the kubernetes auth mount", cfg.kubernetes_mount, cfg.kubernetes_external),
+        ("approle", "the AppRole mount", cfg.approle_mount, cfg.approle_external),
+    ):
+        if external:
+            node = cfg.tree.get(section)
+            yield section, what, mount, node if isinstance(node, LocDict) else LocDict(UNKNOWN)
 
 
 def externals(cfg: Config) -> Iterator[tuple[str, str, Obj, dict[str, str]]]:
@@ -67,7 +89,8 @@ WHERE = {"cas": "pki.cas", "pki_roles": "pki.roles", "aws_roles": "aws.roles", "
 
 
 def has_externals(cfg: Config) -> bool:
-    return any(True for _ in externals(cfg)) or (cfg.aws_engine is not None and cfg.aws_engine.external)
+    engine = cfg.aws_engine is not None and cfg.aws_engine.external
+    return engine or any(True for _ in externals(cfg)) or any(True for _ in _auth_externals(cfg))
 
 
 def check(cfg: Config, exported: Any, platform: str) -> list[Finding]:
@@ -75,8 +98,10 @@ def check(cfg: Config, exported: Any, platform: str) -> list[Finding]:
     declares differently; a single finding when the output is missing or not ours."""
     engine = cfg.aws_engine
     if not isinstance(exported, Mapping) or exported.get("version") != EXPORT_VERSION:
-        first = next((obj for _, _, obj, _ in externals(cfg)), None)
-        where: Loc = first.loc if first is not None else engine.node.loc if engine is not None else UNKNOWN
+        nodes = [obj.node for _, _, obj, _ in externals(cfg)]
+        nodes += [engine.node] if engine is not None and engine.external else []
+        nodes += [node for _, _, _, node in _auth_externals(cfg)]
+        where: Loc = nodes[0].loc if nodes else UNKNOWN
         got = "has no `vaultconf` output" if exported is None else "has a `vaultconf` output of another form"
         fix = (f"run `pulumi up --stack {platform}` first with this vaultconf, or point "
                "vaultconf:platformStack at the stack that owns the external objects")
@@ -91,6 +116,12 @@ def check(cfg: Config, exported: Any, platform: str) -> list[Finding]:
         elif theirs.get("mount") != engine.mount:
             mount = engine.mount
             out.append(_differs("aws.engine.mount", what, "mount", mount, theirs, platform, engine.node))
+    for section, what, mount, node in _auth_externals(cfg):
+        theirs = exported.get(section)
+        if not isinstance(theirs, Mapping):
+            out.append(_missing(f"{section}.external", section, what, platform, "(it creates none)", node))
+        elif theirs.get("mount") != mount:
+            out.append(_differs(f"{section}.mount", what, "mount", mount, theirs, platform, node))
     for section, name, obj, fields in externals(cfg):
         offered = exported.get(section)
         offered = offered if isinstance(offered, Mapping) else {}

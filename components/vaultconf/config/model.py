@@ -284,9 +284,11 @@ class Config:
     kubernetes_audience: str | None = None
     kubernetes_token_reviewer: TokenReviewer | None = None
     kubernetes_roles: list[KubernetesRole] = dataclasses.field(default_factory=list)
+    kubernetes_external: bool = False  # the mount and its config are another stack's; the roles are ours
     approle_mount: str = "approle"
     approle_mount_description: str | None = None
     approle_roles: list[AppRoleRole] = dataclasses.field(default_factory=list)
+    approle_external: bool = False  # the mount is another stack's; the roles are ours
     workloads: list[Workload] = dataclasses.field(default_factory=list)
     tree: LocDict = dataclasses.field(default_factory=LocDict, repr=False, compare=False)
 
@@ -365,6 +367,7 @@ def build(tree: LocDict) -> Config:
     cfg.kubernetes_host = k8s.get("kubernetes_host")
     cfg.kubernetes_mount_description = k8s.get("description")
     cfg.kubernetes_audience = k8s.get("audience")
+    cfg.kubernetes_external = k8s.get("external", False)
     if k8s.get("token_reviewer") is not None:
         cfg.kubernetes_token_reviewer = TokenReviewer(**k8s["token_reviewer"])
     for field, node in _items(tree, "kubernetes_auth", "roles"):
@@ -372,6 +375,7 @@ def build(tree: LocDict) -> Config:
     approle = _node(tree.get("approle"))
     cfg.approle_mount = approle.get("mount", "approle")
     cfg.approle_mount_description = approle.get("description")
+    cfg.approle_external = approle.get("external", False)
     for field, node in _items(tree, "approle", "roles"):
         cfg.approle_roles.append(AppRoleRole(node=node, field=field, **_fields(AppRoleRole, node)))
     for field, node in _items(tree, "workloads"):

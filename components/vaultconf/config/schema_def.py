@@ -562,6 +562,54 @@ WORKLOAD = obj(
     ["name", "namespace", "kind", "image", "identity", "secrets"],
 )
 
+KUBERNETES_AUTH_PROPERTIES: dict[str, Any] = {
+    "mount": _s("string", "Auth mount path (default kubernetes).", pattern=MOUNT_PATTERN),
+    "description": MOUNT_DESCRIPTION,
+    "kubernetes_host": _s(
+        "string", "API server URL Vault uses for TokenReview.", pattern=r"^https?://"
+    ),
+    "audience": AUDIENCE,
+    "token_reviewer": obj(
+        "A dedicated TokenReview account: the stack creates the ServiceAccount, a long-lived "
+        "token Secret and its one system:auth-delegator binding, and gives Vault that token, so "
+        "workloads need no cluster-wide binding. Unset: each client's own token reviews itself.",
+        {
+            "namespace": name("Existing namespace of the ServiceAccount, e.g. vault.", DNS_LABEL),
+            "service_account": name(
+                "ServiceAccount name (default vault-token-reviewer).", DNS_SUBDOMAIN
+            ),
+        },
+        ["namespace"],
+    ),
+    "roles": named_list("Kubernetes auth roles.", "kubernetes_role"),
+    "external": _s(
+        "boolean",
+        "The mount and its config (host, CA, token reviewer) belong to another stack (docs/scaling.md): this "
+        "stack registers only its roles on it; the stack named by vaultconf:platformStack must export it.",
+    ),
+}
+KUBERNETES_AUTH = obj(
+    "Kubernetes auth method.",
+    KUBERNETES_AUTH_PROPERTIES,
+    allOf=[owned_or_external(KUBERNETES_AUTH_PROPERTIES, ["mount", "external", "audience", "roles"], [])],
+)
+
+APPROLE_PROPERTIES: dict[str, Any] = {
+    "mount": _s("string", "Auth mount path (default approle).", pattern=MOUNT_PATTERN),
+    "description": MOUNT_DESCRIPTION,
+    "roles": named_list("AppRole roles.", "approle_role"),
+    "external": _s(
+        "boolean",
+        "The mount belongs to another stack (docs/scaling.md): this stack registers only its roles on it; "
+        "the stack named by vaultconf:platformStack must export it.",
+    ),
+}
+APPROLE = obj(
+    "AppRole auth method.",
+    APPROLE_PROPERTIES,
+    allOf=[owned_or_external(APPROLE_PROPERTIES, ["mount", "external", "roles"], [])],
+)
+
 SETTINGS = obj(
     "Shared settings.",
     {
@@ -600,38 +648,8 @@ SCHEMA: dict[str, Any] = {
             {"engine": {"$ref": "#/$defs/aws_engine"}, "roles": named_list("AWS roles.", "aws_role")},
         ),
         "kv": named_list("KV v2 stores.", "kv_store"),
-        "kubernetes_auth": obj(
-            "Kubernetes auth method.",
-            {
-                "mount": _s("string", "Auth mount path (default kubernetes).", pattern=MOUNT_PATTERN),
-                "description": MOUNT_DESCRIPTION,
-                "kubernetes_host": _s(
-                    "string", "API server URL Vault uses for TokenReview.", pattern=r"^https?://"
-                ),
-                "audience": AUDIENCE,
-                "token_reviewer": obj(
-                    "A dedicated TokenReview account: the stack creates the ServiceAccount, a long-lived "
-                    "token Secret and its one system:auth-delegator binding, and gives Vault that token, so "
-                    "workloads need no cluster-wide binding. Unset: each client's own token reviews itself.",
-                    {
-                        "namespace": name("Existing namespace of the ServiceAccount, e.g. vault.", DNS_LABEL),
-                        "service_account": name(
-                            "ServiceAccount name (default vault-token-reviewer).", DNS_SUBDOMAIN
-                        ),
-                    },
-                    ["namespace"],
-                ),
-                "roles": named_list("Kubernetes auth roles.", "kubernetes_role"),
-            },
-        ),
-        "approle": obj(
-            "AppRole auth method.",
-            {
-                "mount": _s("string", "Auth mount path (default approle).", pattern=MOUNT_PATTERN),
-                "description": MOUNT_DESCRIPTION,
-                "roles": named_list("AppRole roles.", "approle_role"),
-            },
-        ),
+        "kubernetes_auth": KUBERNETES_AUTH,
+        "approle": APPROLE,
         "workloads": named_list("Workloads with their sidekick.", "workload"),
     },
     "$defs": {

@@ -171,6 +171,8 @@ def build(cfg: Config, settings: StackSettings, providers: Sequence[pulumi.Provi
         }
         if cfg.approle_mount_description is not None:
             approle_args["description"] = cfg.approle_mount_description
+        if cfg.approle_external:  # another stack's mount: only the roles are ours
+            approle_args["create_mount"] = False
         out.approle = AppRole(names.APPROLE, approle_args, opts(k8s_after=all_ns))
 
     for wl in cfg.workloads:
@@ -196,6 +198,12 @@ def _kubernetes_auth_args(cfg: Config, settings: StackSettings, out: Built) -> K
             r.name: to.kubernetes_role_spec(r, out.policy_refs(r.policies)) for r in cfg.kubernetes_roles
         },
     }
+    if cfg.kubernetes_external:  # another stack's mount and config: only the roles are ours
+        del args["kubernetes_host"]
+        args["create_mount"] = False
+        if cfg.kubernetes_audience is not None:
+            args["audience"] = cfg.kubernetes_audience
+        return args
     if settings.kubernetes_ca_cert:
         # Vault outside the cluster: no in-pod CA or token of its own to fall back on
         args["kubernetes_ca_cert"] = settings.kubernetes_ca_cert

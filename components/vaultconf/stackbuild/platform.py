@@ -37,6 +37,20 @@ class Gate:
         return self.checked.apply(lambda _: value)
 
 
+def judge(cfg: Config, exported: Any, platform: str) -> str:
+    """`platform` when its output `exported` holds every external object of `cfg`; else each finding is
+    logged as an error and the run stops (pulumi.RunError: one line, no traceback)."""
+    findings = external.check(cfg, exported, platform)
+    for finding in findings:
+        pulumi.log.error(str(finding))
+    if findings:
+        raise pulumi.RunError(
+            f"vaultconf: {len(findings)} `external: true` object(s) not exported as declared by stack "
+            f"'{platform}' (vaultconf:platformStack); see the errors above"
+        )
+    return platform
+
+
 def gate(cfg: Config, platform: str | None) -> Gate:
     """The platform check for `cfg`'s external objects (a no-op gate when it has none)."""
     if not external.has_externals(cfg):
@@ -48,18 +62,6 @@ def gate(cfg: Config, platform: str | None) -> Gate:
         )
         return Gate(None)
     reference = pulumi.StackReference(f"vaultconf-platform-{platform.replace('/', '-')}", stack_name=platform)
-
-    def judge(exported: Any) -> str:
-        findings = external.check(cfg, exported, platform)
-        for finding in findings:
-            pulumi.log.error(str(finding))
-        if findings:
-            raise pulumi.RunError(
-                f"vaultconf: {len(findings)} `external: true` object(s) not exported as declared by stack "
-                f"'{platform}' (vaultconf:platformStack); see the errors above"
-            )
-        return platform
-
-    checked = reference.get_output(external.EXPORT_KEY).apply(judge)
+    checked = reference.get_output(external.EXPORT_KEY).apply(lambda exported: judge(cfg, exported, platform))
     pulumi.export("platform_stack", checked)
     return Gate(checked)
