@@ -1,14 +1,15 @@
 """One organisation split across stacks (docs/scaling.md), on the real engine: a platform stack owning the
 userpass and kubernetes auth mounts, a CA with its roles, the AWS engine with a role and a KV store; two team
 stacks whose YAML names those with `external: true` and owns its policies, users, workloads (and team B its
-kubernetes auth role, on the platform's mount). One Vault dev server, the
-session's kube-apiserver, one file backend, the real `infra/` program for every stack.
+kubernetes auth role, on the platform's mount). One Vault dev server, the session's kube-apiserver, one file
+backend, the real `infra/` program for every stack.
 
 The platform goes up first, then both teams at once through `vaultconf.split` (the Automation API runner);
-then: the teams' objects are in Vault and Kubernetes (real reads, and a team user issues a certificate from
-the platform's CA with the password its stack published), no stack registered the platform's objects but
-the platform, every stack's preview is empty (`--expect-no-changes`), and a team naming a CA the platform
-does not export fails its preview with one clear error (the object, its file and line, what to write).
+then: the teams' objects are in Vault and Kubernetes (real reads; a team user, with the password its stack
+published, and team B's ServiceAccount, through the platform's kubernetes mount, each issue a certificate from
+the platform's CA), no stack registered the platform's objects but the platform, every stack's preview is
+empty (`--expect-no-changes`), and a team naming a CA the platform does not export fails its preview and its
+up with one clear error (the object, its file and line, what to write) before anything reaches Vault.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 
 from tests.e2e.stack import SIDEKICK_IMAGE, copy_project
 from tests.fixtures.engines import engine_path
-from tests.support.kube import KubeAPIServer
+from tests.support.kube import SERVICE_ACCOUNT_ISSUER, KubeAPIServer
 from tests.support.pulumi import REQUIRED_ENGINES, WRAPPER, Workspace, new_workspace
 from tests.support.vault import VaultDevServer
 
@@ -277,6 +278,24 @@ def test_a_team_role_lives_on_the_platforms_kubernetes_mount(applied: Split) -> 
     deployment = applied.kube.get("/apis/apps/v1/namespaces/split-b/deployments/team-b-app")
     volumes = deployment["spec"]["template"]["spec"]["volumes"]
     assert any(v["name"] == "vault-token" for v in volumes)  # the projected service-account token
+    # the workload's ServiceAccount (the team stack's) logs in through the platform's mount and config
+    # (TokenReview by the API server, the client's own token as reviewer: an auth-delegator), then issues
+    # its certificate from the platform's CA
+    binding = "split-team-b-app-auth-delegator"
+    applied.kube.bind_cluster_role(binding, "system:auth-delegator", "split-b", "team-b-app")
+    try:
+        jwt = applied.kube.request_token("split-b", "team-b-app", audiences=["vault", SERVICE_ACCOUNT_ISSUER],
+                                         expiration_seconds=600)
+        as_pod = applied.vault.new_client()
+        as_pod.token = None
+        login = as_pod.adapter.post("/v1/auth/kubernetes-split/login",
+                                    json={"role": "team-b-app", "jwt": jwt})
+        assert login["auth"]["policies"] == ["default", "team-b-app"]
+        as_pod.token = login["auth"]["client_token"]
+        issued = as_pod.adapter.post("/v1/pki-split/issue/team-b-api", json={"common_name": "web.team-b.svc"})
+        assert "BEGIN CERTIFICATE" in issued["data"]["certificate"]
+    finally:
+        applied.kube.delete(f"/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{binding}")
 
 
 def test_every_stack_previews_no_changes(applied: Split) -> None:
