@@ -47,10 +47,10 @@ class StackRun:
     error: str = ""
 
     def line(self) -> str:
+        if not self.ok:
+            return f"{self.stack}: FAILED after {self.seconds:.1f}s\n{self.error}"
         shown = ", ".join(f"{op} {n}" for op, n in sorted(self.changes.items())) or "no changes"
-        status = "ok" if self.ok else "FAILED"
-        text = f"{self.stack}: {status} in {self.seconds:.1f}s ({shown})"
-        return text if self.ok else f"{text}\n{self.error}"
+        return f"{self.stack}: ok in {self.seconds:.1f}s ({shown})"
 
 
 def _command(work_dir: pathlib.Path, pulumi: str | None, env: Mapping[str, str]) -> PulumiCommand:
@@ -108,6 +108,8 @@ def run_stack(
     except auto.errors.CommandError as exc:
         tail = "\n".join(str(exc).strip().splitlines()[-25:])
         return StackRun(target.name, False, time.monotonic() - started, error=tail)
+    except Exception as exc:  # one stack's surprise must not hide the others' results
+        return StackRun(target.name, False, time.monotonic() - started, error=f"{type(exc).__name__}: {exc}")
     return StackRun(target.name, True, time.monotonic() - started, changes)
 
 
