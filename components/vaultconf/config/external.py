@@ -119,7 +119,9 @@ def check(cfg: Config, exported: Any, platform: str) -> list[Finding]:
     for section, what, mount, node in _auth_externals(cfg):
         theirs = exported.get(section)
         if not isinstance(theirs, Mapping):
-            out.append(_missing(f"{section}.external", section, what, platform, "(it creates none)", node))
+            # the program creates an auth mount only with a role on it (stackbuild/build.py)
+            declare = f"{section} with its mount and at least one role"
+            out.append(_missing(f"{section}.external", declare, what, platform, "(it creates none)", node))
         elif theirs.get("mount") != mount:
             out.append(_differs(f"{section}.mount", what, "mount", mount, theirs, platform, node))
     for section, name, obj, fields in externals(cfg):
@@ -137,13 +139,13 @@ def check(cfg: Config, exported: Any, platform: str) -> list[Finding]:
     return out
 
 
-def _missing(field: str, section: str, what: str, platform: str, listed: str, node: LocDict) -> Finding:
+def _missing(field: str, under: str, what: str, platform: str, listed: str, node: LocDict) -> Finding:
     return Finding(
         "external",
         node.locate("external") if "external" in node else node.loc,
         field,
         f"{what} is `external: true`, but stack '{platform}' does not export it {listed}",
-        f"declare it (without `external`) under {section} in the platform stack's tree and run its `up` "
+        f"declare it (without `external`) under {under} in the platform stack's tree and run its `up` "
         "first, or correct the name",
     )
 
