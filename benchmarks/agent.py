@@ -19,8 +19,10 @@ import calendar
 import json
 import os
 import pathlib
+import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from typing import Any
@@ -29,7 +31,21 @@ from tests.faults.harness import free_port
 from tests.support.vault import VaultDevServer, find_vault, read_audit, start_dev
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SIDEKICK = ROOT / ".venv" / "bin" / "sidekick"
+IMAGE_SRC = ROOT / "sidekick_image"
+# The image's interpreter: its base is built from Debian bookworm's python3.11 packages
+# (scripts/image-base.sh), the same ones this machine's /usr/bin/python3.11 comes from.
+IMAGE_PYTHON = pathlib.Path("/usr/bin/python3.11")
+# What the builder's pip writes to /opt/sidekick/bin/sidekick for `sidekick = sidekick.__main__:main`
+# (read back from the built image; the image's ENTRYPOINT runs this file).
+CONSOLE_SCRIPT = """#!/usr/bin/python3
+# -*- coding: utf-8 -*-
+import re
+import sys
+from sidekick.__main__ import main
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(main())
+"""
 FILES = ("db.json", "tls.crt", "tls.key", "tls.ca", "otp.json")
 KV_50 = 47  # the 50-secret sidekick: db, tls, otp and 47 more KV secrets
 TICK = os.sysconf("SC_CLK_TCK")
@@ -149,12 +165,70 @@ def _all_written(out: pathlib.Path, files: tuple[str, ...] = FILES) -> bool:
     return all((out / f).is_file() and (out / f).stat().st_size > 0 for f in files)
 
 
+def image_runtime(dockerfile: pathlib.Path = IMAGE_SRC / "Dockerfile") -> tuple[list[str], dict[str, str]]:
+    """The final stage's ENTRYPOINT (exec form) and ENV, read from the Dockerfile: the benchmark starts the
+    sidekick with exactly these, so a flag or variable set in the image is what is measured."""
+    lines: list[str] = []
+    for raw in dockerfile.read_text().splitlines():
+        if raw.lstrip().startswith("#"):
+            continue
+        if lines and lines[-1].endswith("\\"):
+            lines[-1] = lines[-1][:-1] + " " + raw.strip()
+        else:
+            lines.append(raw.strip())
+    final = max(i for i, line in enumerate(lines) if line.upper().startswith("FROM "))
+    entrypoint: list[str] | None = None
+    env: dict[str, str] = {}
+    for line in lines[final:]:
+        word, _, rest = line.partition(" ")
+        if word.upper() == "ENTRYPOINT":
+            entrypoint = json.loads(rest)
+        elif word.upper() == "ENV":
+            for item in shlex.split(rest):
+                key, _, value = item.partition("=")
+                env[key] = value
+    if not entrypoint or not isinstance(entrypoint, list):
+        raise ValueError(f"{dockerfile}: no exec-form ENTRYPOINT in the final stage")
+    return entrypoint, env
+
+
+def stage_sidekick(work: pathlib.Path, python: pathlib.Path | None = None
+                   ) -> tuple[list[str], dict[str, str]]:
+    """Lay out /opt/sidekick as the image does (the package, pip's console script, .pyc compiled by the
+    runtime interpreter with unchecked hashes, as the Dockerfile's RUN does) under `work`, and return the
+    argv prefix and environment that run it as the image's ENTRYPOINT and ENV do.
+
+    Not the dev venv's console script: that runs another interpreter (pyenv's, shared libpython), imports
+    the venv's site hooks, and, with PYTHONDONTWRITEBYTECODE set, compiles the package from source at every
+    start, whose compiler garbage stays in the heap (~1.5 MiB VmRSS more than the image)."""
+    if python is None:
+        python = IMAGE_PYTHON if IMAGE_PYTHON.exists() else pathlib.Path(sys.executable)
+    opt = work / "opt-sidekick"
+    shutil.copytree(IMAGE_SRC / "sidekick", opt / "sidekick",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (opt / "bin").mkdir()
+    (opt / "bin" / "sidekick").write_text(CONSOLE_SCRIPT)
+    subprocess.run([str(python), "-c", "import compileall, py_compile, sys\n"
+                    "ok = compileall.compile_dir(sys.argv[1], quiet=1, invalidation_mode="
+                    "py_compile.PycInvalidationMode.UNCHECKED_HASH)\nsys.exit(0 if ok else 1)", str(opt)],
+                   check=True, timeout=300)
+    entrypoint, image_env = image_runtime()
+    argv = [str(python) if arg in ("/usr/bin/python3", "/usr/bin/python3.11") else arg.replace(
+        "/opt/sidekick", str(opt)) for arg in entrypoint]
+    dropped = ("VAULT_", "AUTH_", "PYTHON", "MALLOC_", "LC_")  # the sidekick's and the interpreter's own
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    env["LANG"] = "C.UTF-8"  # the base image's locale (scripts/image-base.sh)
+    env.update({k: v.replace("/opt/sidekick", str(opt)) for k, v in image_env.items() if k != "PATH"})
+    return argv, env
+
+
 class Runner:
     def __init__(self, who: str, argv: list[str], out: pathlib.Path, log: pathlib.Path,
-                 files: tuple[str, ...] = FILES) -> None:
+                 files: tuple[str, ...] = FILES, env: dict[str, str] | None = None) -> None:
         self.who, self.out, self.files = who, out, files
         out.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+        if env is None:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
         with open(log, "ab") as fh:
             self.started = time.monotonic()
             self.proc = subprocess.Popen(argv, stdout=fh, stderr=fh, stdin=subprocess.DEVNULL, env=env)
@@ -236,15 +310,16 @@ def run(window: float, warmup: float = 10.0) -> dict[str, Any]:
         (work / "sk50" / "sidekick.json").write_text(json.dumps(sk50_cfg))
         hcl = agent_hcl(vault.addr, work / "agent", work / "agent" / "out")
         (work / "agent" / "agent.hcl").write_text(hcl)
+        sidekick, sk_env = stage_sidekick(work)
         t0 = time.time()
-        runners.append(Runner("sidekick", [str(SIDEKICK), "--config", str(work / "sk" / "sidekick.json")],
-                              work / "sk" / "out", work / "sk" / "log"))
+        runners.append(Runner("sidekick", [*sidekick, "--config", str(work / "sk" / "sidekick.json")],
+                              work / "sk" / "out", work / "sk" / "log", env=sk_env))
         runners.append(Runner("agent", [str(binary), "agent", f"-config={work / 'agent' / 'agent.hcl'}"],
                               work / "agent" / "out", work / "agent" / "log"))
-        sk50_argv = [str(SIDEKICK), "--config", str(work / "sk50" / "sidekick.json")]
+        sk50_argv = [*sidekick, "--config", str(work / "sk50" / "sidekick.json")]
         runners.append(Runner("sidekick_50", sk50_argv,
                               work / "sk50" / "out", work / "sk50" / "log",
-                              (*FILES, *(f"s{i}.json" for i in range(KV_50)))))
+                              (*FILES, *(f"s{i}.json" for i in range(KV_50))), env=sk_env))
         deadline = time.monotonic() + 120
         while any(r.ready_after is None for r in runners):
             for r in runners:
@@ -268,7 +343,8 @@ def run(window: float, warmup: float = 10.0) -> dict[str, Any]:
         end_wall = time.time()
         counts = _count_requests(audit, start_wall, end_wall)
         total_counts = _count_requests(audit, t0 - 5, end_wall)
-        result: dict[str, Any] = {"window_s": round(end_wall - start_wall, 1), "vault": vault_version(binary)}
+        result: dict[str, Any] = {"window_s": round(end_wall - start_wall, 1), "vault": vault_version(binary),
+                                  "sidekick_runtime": runtime_label(sidekick, sk_env, work)}
         for r, key in zip(runners, ("sk", "agent", "sk50"), strict=True):
             rss = [m["rss"] for m in r.mem]
             result[r.who] = {
@@ -292,6 +368,17 @@ def run(window: float, warmup: float = 10.0) -> dict[str, Any]:
             r.stop()
         vault.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def runtime_label(argv: list[str], env: dict[str, str], work: pathlib.Path) -> str:
+    """How the sidekick was run, e.g. `python3.11 3.11.2 -S /opt/sidekick/bin/sidekick; PYTHONPATH=...`."""
+    version = subprocess.run([argv[0], "-c", "import sys; print(sys.version.split()[0])"],
+                             capture_output=True, text=True, timeout=60).stdout.strip()
+    opt = str(work / "opt-sidekick")
+    shown = [pathlib.Path(argv[0]).name, version, *(a.replace(opt, "/opt/sidekick") for a in argv[1:])]
+    image_env = image_runtime()[1]
+    return " ".join(shown) + "; " + " ".join(f"{k}={env[k].replace(opt, '/opt/sidekick')}"
+                                             for k in sorted(image_env) if k in env)
 
 
 def vault_version(binary: pathlib.Path) -> str:

@@ -1,8 +1,10 @@
 """Steady RSS of a sidecar run against the dev Vault with three resources (KV v2 as json, a PKI
 certificate, KV v1 as yaml). Not a test: `python -m tests.sidekick.measure_rss [seconds]`.
 
-Two interpreters set-ups are measured: the dev venv (with its site-packages .pth hooks) and `python -S`
-with only the sidekick and PyYAML on PYTHONPATH, which is what the image runs.
+Two set-ups are measured: the dev venv (another interpreter, its site-packages .pth hooks, and with
+PYTHONDONTWRITEBYTECODE the package compiled from source at every start) and the image's: its ENTRYPOINT
+and ENV from the Dockerfile, Debian's python3.11, the package byte-compiled as the image does
+(benchmarks.agent.stage_sidekick).
 """
 
 from __future__ import annotations
@@ -15,14 +17,12 @@ import signal
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 
+from benchmarks.agent import stage_sidekick
 from tests.sidekick import vaultkit as vk
 from tests.support.vault import start_dev
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def rss_kib(pid: int) -> int:
@@ -62,19 +62,19 @@ def main() -> None:
         vk.mount_pki(vault, "pki")
         work = pathlib.Path(tempfile.mkdtemp(prefix="sidekick-rss-"))
         results = {}
-        for label, prefix, extra_env in (
-            ("venv python", [sys.executable], {}),
-            ("python -S, PYTHONPATH=sidekick+PyYAML (as in the image)", [sys.executable, "-S"],
-             {"PYTHONPATH": f"{ROOT / 'sidekick_image'}:{sysconfig.get_paths()['purelib']}"}),
+        image_argv, image_env = stage_sidekick(work)
+        for label, prefix, env in (
+            ("venv python", [sys.executable, "-m", "sidekick"],
+             {k: v for k, v in vk.clean_env(VAULT_TOKEN=vault.token).items() if k != "PYTHONPATH"}),
+            ("as in the image: " + " ".join(image_argv).replace(str(work / "opt-sidekick"), "/opt/sidekick"),
+             image_argv, {**image_env, "VAULT_TOKEN": vault.token}),
         ):
             out = work / str(len(results))
-            args = [*prefix, "-m", "sidekick", f"-vault={vault.addr}", f"-output={out}",
+            args = [*prefix, f"-vault={vault.addr}", f"-output={out}",
                     "-listen=127.0.0.1:0", "-renew-token",
                     "-cn=kv:secret/app:fmt=json,file=v2.json,update=5s",
                     "-cn=pki:pki/issue/web:common_name=a.example.com,ttl=60s,fmt=cert,file=tls",
                     "-cn=secret:kv1/app:fmt=yaml,file=v1.yaml,update=5s"]
-            env = vk.clean_env(VAULT_TOKEN=vault.token, **extra_env)
-            env.pop("PYTHONPATH", None) if not extra_env else None
             results[label] = measure(args, env, seconds, out)
         print(json.dumps(results, indent=2))
     finally:
