@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
 
     started = time.monotonic()
     runs = run(args.work_dir.resolve(), args.platform, args.teams, preview=args.preview,
-               expect_no_changes=args.expect_no_changes, env=_env(), pulumi=args.pulumi,
+               expect_no_changes=args.expect_no_changes, pulumi=args.pulumi,
                workers=args.workers, report=report)
     failed = [r.stack for r in runs if not r.ok]
     skipped = [t for t in args.teams if t not in {r.stack for r in runs}]
@@ -185,11 +185,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
           + (f", not run after the platform failed: {', '.join(skipped)}" if skipped else "")
           + f", {time.monotonic() - started:.1f}s", file=out)
     return 1 if failed or skipped else 0
-
-
-def _env() -> dict[str, str]:
-    """Nothing beyond the process environment (backend, passphrase, VAULT_TOKEN, VAULTCONF_CHECKPOINTS)."""
-    return {k: v for k, v in os.environ.items() if k.startswith(("PULUMI_", "VAULTCONF_"))}
 
 
 if __name__ == "__main__":
