@@ -11,6 +11,9 @@ Secrets (both deliver all of them as files):
 
 Auth: AppRole for both (Agent has no userpass auto_auth), each on its own mount and with its own policy, so
 the audit log attributes every request (policy names and mount points are not HMAC'd in audit entries).
+
+The sidekick runs as the image runs it (stage_sidekick): the Dockerfile's ENTRYPOINT and ENV, Debian's
+python3.11, the package byte-compiled like the image; `result["sidekick_runtime"]` says how.
 """
 
 from __future__ import annotations
