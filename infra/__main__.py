@@ -14,6 +14,7 @@ import pulumi_vault as vault
 from vaultconf.config import UnusableInput, devstack, validate
 from vaultconf.config import settings as needed
 from vaultconf.errors import ConfigError
+from vaultconf.settle import install as settle_outputs_linearly
 from vaultconf.stackbuild import StackSettings, build, platform
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -89,3 +90,6 @@ pulumi.export("policies", sorted(built.policies))
 pulumi.export("users", sorted(built.users))
 pulumi.export("workloads", sorted(built.workloads))
 pulumi.export("issue_paths", {name: role.issue_path for name, role in built.pki_roles.items()})
+
+# 5. wait for the outputs in linear time before the SDK's own drain loop (vaultconf/settle.py says why)
+settle_outputs_linearly()

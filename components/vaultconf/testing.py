@@ -251,11 +251,14 @@ def run_under_mocks(
     config: Mapping[str, str] | None = None,
     secret_config: tuple[str, ...] = (),
     mocks: RecordingMocks | None = None,
+    settle: bool = False,
 ) -> MockRun:
     """Run `program` (a Pulumi program function) under recording mocks and return what it registered.
 
     `config` uses full keys ("project:key"); `secret_config` names the keys that are secret. Safe to call
-    repeatedly in one process: each call gets a fresh root stack, monitor and RPC bookkeeping.
+    repeatedly in one process: each call gets a fresh root stack, monitor and RPC bookkeeping. `settle`
+    awaits `vaultconf.settle.settle()` after the program, where `pulumi.run` awaits it on the real engine
+    (the mocks' root stack never runs an async entrypoint, so `settle.install()` is a no-op here).
     """
     mocks = mocks or RecordingMocks()
     pulumi.runtime.set_all_config(dict(config or {}), list(secret_config))
@@ -270,7 +273,14 @@ def run_under_mocks(
         value = program()
         holder["result"] = _sync_await(pulumi.Output.from_input(value).future())
 
-    _sync_await(run_pulumi_func(body))
+    async def settled_body() -> None:
+        from vaultconf.settle import settle as settle_outputs
+
+        value = program()
+        await settle_outputs()  # before the value becomes an Output: settle must not wait on its own waiter
+        holder["result"] = await pulumi.Output.from_input(value).future()
+
+    _sync_await(run_pulumi_func(settled_body if settle else body))
     return MockRun(list(mocks.resources), holder.get("result"))
 
 
