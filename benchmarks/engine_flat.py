@@ -153,7 +153,17 @@ def _rewrite(value: Any, markers: list[Marker]) -> Any:
     return value
 
 
-def write(run: MockRun, outputs: dict[tuple[str, str], dict[str, Any]], dest: pathlib.Path) -> int:
+# The same SDK workaround the stack uses (vaultconf/settle.py): with it, the flat program is the like-for-like
+# baseline for the stack's own overhead; without it, it is what a hand-written program costs today.
+SETTLE = """
+from vaultconf.settle import install
+
+install()
+"""
+
+
+def write(run: MockRun, outputs: dict[tuple[str, str], dict[str, Any]], dest: pathlib.Path,
+          settle: bool = False) -> int:
     """Write the flat program (dest/__main__.py + resources.json); returns how many resources it registers."""
     customs = [r for r in run.resources if r.custom and not r.type.startswith("pulumi:providers:")]
     rec_index = {r.urn: i for i, r in enumerate(customs)}
@@ -171,6 +181,6 @@ def write(run: MockRun, outputs: dict[tuple[str, str], dict[str, Any]], dest: pa
         deps = sorted({rec_index[u] for u in rec.dependencies if u in rec_index})
         records.append({"type": rec.type, "name": name, "inputs": inputs, "deps": deps})
     dest.mkdir(parents=True, exist_ok=True)
-    (dest / "__main__.py").write_text(PROGRAM, encoding="utf-8")
+    (dest / "__main__.py").write_text(PROGRAM + (SETTLE if settle else ""), encoding="utf-8")
     (dest / "resources.json").write_text(json.dumps(records), encoding="utf-8")
     return len(records)
