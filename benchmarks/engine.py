@@ -183,7 +183,7 @@ def merge(previous: dict[str, Any] | None, fresh: dict[str, Any]) -> dict[str, A
 
 
 def derive(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Ratios stack/flat (each flat kind) per phase and scale, and the fitted exponent per program and phase."""
+    """Ratios stack/flat (each flat kind) per phase and scale; fitted exponent per program and phase."""
     fast = [r for r in runs if "checkpoints" not in r]
     derived: dict[str, Any] = {"ratio": {}, "exponent": {}}
     for r in fast:
