@@ -101,9 +101,9 @@ def copy_project(dest: pathlib.Path) -> pathlib.Path:
 
 
 def seed_keys(config_dir: pathlib.Path, overlay: str) -> list[str]:
-    """The Pulumi secrets the YAML needs: one per seeded KV key (vaultconf.config.model.seed_config_key)."""
+    """The Pulumi secrets the YAML needs: one per seeded KV key (config.settings.seed_config_key)."""
     from vaultconf.config import validate
-    from vaultconf.config.model import seed_config_key
+    from vaultconf.config.settings import seed_config_key
 
     result = validate(config_dir, overlay)
     if result.config is None:

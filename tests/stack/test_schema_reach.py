@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 import yaml
-from vaultconf.config.model import seed_config_key
 from vaultconf.config.schema_def import SCHEMA, TTL_PATTERN
+from vaultconf.config.settings import seed_config_key
 from vaultconf.testing import MockRun, RecordingMocks, default_outputs
 from vaultconf.ttl import parse_ttl
 

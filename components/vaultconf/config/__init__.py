@@ -7,7 +7,8 @@ result.config                                       # typed model (None if the s
 
 from .findings import Finding, Loc, Severity, UnusableInput
 from .loader import Result, find_config_dir, load_tree, stacks, validate
-from .model import Config, seed_config_key
+from .model import Config
+from .settings import seed_config_key
 
 __all__ = [
     "Config",

@@ -19,8 +19,8 @@ from typing import Any
 import yaml as pyyaml
 
 from .findings import Loc, UnusableInput
-from .model import seed_config_key
 from .policytext import PolicySyntaxError, legacy_rules
+from .settings import seed_config_key
 from .tree import load_file, plain
 
 SUFFIXES = (".yaml", ".yml", ".json")

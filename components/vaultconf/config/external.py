@@ -29,6 +29,7 @@ from typing import Any
 
 from .findings import UNKNOWN, Finding, Loc
 from .model import Config, Obj
+from .policy_lint import _err
 from .tree import LocDict
 
 EXPORT_KEY = "vaultconf"
@@ -160,3 +161,36 @@ def _differs(
         f"{what}: {key} '{ours}' here, but stack '{platform}' exports {key} '{theirs.get(key)}'",
         f"write `{key}: {theirs.get(key)}`",
     )
+
+
+def ownership(cfg: Config) -> list[Finding]:
+    """`external: true` objects (owned by the platform stack, docs/scaling.md) and the stack's own objects
+    do not mix where one is built on the other: a role is created by the stack that owns its CA or engine,
+    an intermediate CA by the stack that owns its issuer."""
+    out: list[Finding] = []
+    cas = {c.name: c for c in cfg.cas}
+
+    def mismatch(obj: Obj, field: str, what: str, owner: str, owner_external: bool) -> None:
+        if owner_external:
+            problem = f"{what} lives on {owner}, which is external: the stack that owns it creates it"
+            fix = "mark it `external: true` too (the platform tree declares it), or own both here"
+        else:
+            problem = f"{what} is external, but {owner} is owned by this stack: nobody would create it"
+            fix = "drop `external`, or mark both external (the platform tree declares them)"
+        out.append(_err("external", obj, field, problem, fix))
+
+    for ca in cfg.cas:
+        issuer = cas.get(ca.issuer or "")
+        if not ca.external and issuer is not None and issuer.external:
+            mismatch(ca, "issuer", f"intermediate CA '{ca.name}'", f"its issuer CA '{issuer.name}'", True)
+    for role in cfg.pki_roles:
+        home = cas.get(role.ca)
+        if home is not None and home.external != role.external:
+            mismatch(role, "external" if role.external else "ca", f"PKI role '{role.name}'",
+                     f"CA '{home.name}'", home.external)
+    engine = cfg.aws_engine
+    for aws_role in cfg.aws_roles:
+        if engine is not None and engine.external != aws_role.external:
+            mismatch(aws_role, "external" if aws_role.external else "name", f"AWS role '{aws_role.name}'",
+                     f"the AWS engine ('{engine.mount}')", engine.external)
+    return out

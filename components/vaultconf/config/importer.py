@@ -46,8 +46,8 @@ from .adoption import (
     _nonzero,
     _ttl,
 )
-from .model import adopted_password_key
 from .policytext import PolicySyntaxError, parse_policy
+from .settings import adopted_password_key
 from .vault_http import VaultApiError
 
 

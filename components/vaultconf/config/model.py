@@ -156,17 +156,6 @@ class KvStore(Obj):
     external: bool = False  # owned by another stack (the platform): validated here, registered there
 
 
-def adopted_password_key(user: str) -> str:
-    """Optional Pulumi secret holding an adopted user's current password (its Secret is published with it)."""
-    return f"password-{user}"
-
-
-def seed_config_key(store: str, secret: str, key: str) -> str:
-    """Pulumi config key holding one seeded KV value (set with `pulumi config set --secret`)."""
-    flat = f"{store}-{secret}".replace("/", "-")
-    return f"kv-{flat}-{key}"
-
-
 @dataclasses.dataclass
 class KubernetesRole(Obj):
     service_accounts: list[str] = dataclasses.field(default_factory=list)

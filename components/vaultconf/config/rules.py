@@ -10,7 +10,7 @@ from vaultconf.errors import ConfigError
 from vaultconf.policy_analysis.certificates import certificate_problems
 from vaultconf.ttl import check_max, optional_ttl
 
-from . import lint
+from . import external, lint
 from .findings import Finding
 from .model import Config, Obj, Workload
 from .policy_lint import _err, _policy_rules, _warn, mounts_of, policy_lint
@@ -150,39 +150,6 @@ def references(cfg: Config) -> list[Finding]:
             _err("reference", first, "", "AWS roles need the AWS engine", "add `aws.engine` (mount, region)")
         )
     out.extend(_workload_references(cfg))
-    return out
-
-
-def ownership(cfg: Config) -> list[Finding]:
-    """`external: true` objects (owned by the platform stack, docs/scaling.md) and the stack's own objects
-    do not mix where one is built on the other: a role is created by the stack that owns its CA or engine,
-    an intermediate CA by the stack that owns its issuer."""
-    out: list[Finding] = []
-    cas = {c.name: c for c in cfg.cas}
-
-    def mismatch(obj: Obj, field: str, what: str, owner: str, owner_external: bool) -> None:
-        if owner_external:
-            problem = f"{what} lives on {owner}, which is external: the stack that owns it creates it"
-            fix = "mark it `external: true` too (the platform tree declares it), or own both here"
-        else:
-            problem = f"{what} is external, but {owner} is owned by this stack: nobody would create it"
-            fix = "drop `external`, or mark both external (the platform tree declares them)"
-        out.append(_err("external", obj, field, problem, fix))
-
-    for ca in cfg.cas:
-        issuer = cas.get(ca.issuer or "")
-        if not ca.external and issuer is not None and issuer.external:
-            mismatch(ca, "issuer", f"intermediate CA '{ca.name}'", f"its issuer CA '{issuer.name}'", True)
-    for role in cfg.pki_roles:
-        home = cas.get(role.ca)
-        if home is not None and home.external != role.external:
-            mismatch(role, "external" if role.external else "ca", f"PKI role '{role.name}'",
-                     f"CA '{home.name}'", home.external)
-    engine = cfg.aws_engine
-    for aws_role in cfg.aws_roles:
-        if engine is not None and engine.external != aws_role.external:
-            mismatch(aws_role, "external" if aws_role.external else "name", f"AWS role '{aws_role.name}'",
-                     f"the AWS engine ('{engine.mount}')", engine.external)
     return out
 
 
@@ -419,5 +386,5 @@ def least_privilege(cfg: Config) -> list[Finding]:
 
 
 def check(cfg: Config) -> list[Finding]:
-    findings = duplicates(cfg) + references(cfg) + ownership(cfg) + ttls(cfg) + policy_lint(cfg)
+    findings = duplicates(cfg) + references(cfg) + external.ownership(cfg) + ttls(cfg) + policy_lint(cfg)
     return findings + least_privilege(cfg)

@@ -14,10 +14,21 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .findings import Finding, Loc, UnusableInput
-from .model import Config, seed_config_key
+from .model import Config
 
 NAMESPACE = "vaultconf"  # the Pulumi project name: keys are `vaultconf:<key>`
 MAX_STACK_FILE = 1 << 20  # a Pulumi.<stack>.yaml larger than this is not a settings file
+
+
+def adopted_password_key(user: str) -> str:
+    """Optional Pulumi secret holding an adopted user's current password (its Secret is published with it)."""
+    return f"password-{user}"
+
+
+def seed_config_key(store: str, secret: str, key: str) -> str:
+    """Pulumi config key holding one seeded KV value (set with `pulumi config set --secret`)."""
+    flat = f"{store}-{secret}".replace("/", "-")
+    return f"kv-{flat}-{key}"
 
 
 @dataclasses.dataclass(frozen=True)

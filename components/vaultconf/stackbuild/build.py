@@ -23,8 +23,9 @@ from vaultconf._k8s import MANAGED_BY
 from vaultconf.approle import AppRole, AppRoleArgs
 from vaultconf.auth import SidekickAuth
 from vaultconf.aws import AwsRole, AwsSecretsEngine
-from vaultconf.config.model import Config, Workload, adopted_password_key, seed_config_key
+from vaultconf.config.model import Config, Workload
 from vaultconf.config.policy_lint import mounts_of
+from vaultconf.config.settings import adopted_password_key, seed_config_key
 from vaultconf.kubernetes_auth import KubernetesAuth, KubernetesAuthArgs
 from vaultconf.kv import KvStore
 from vaultconf.pki import CertificateAuthority, PkiRole
