@@ -154,6 +154,16 @@ def run(
     return done
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of stacks, 1 or more (got {text!r})")
+    return value
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(prog="python -m vaultconf.split", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -164,10 +174,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path.cwd(),
                         help="the Pulumi project (default: the current directory)")
     parser.add_argument("--pulumi", help="the pulumi command (default: <work dir>/scripts/pulumi, else PATH)")
-    parser.add_argument("--workers", type=int, help="team stacks at once (default: all)")
+    parser.add_argument("--workers", type=_positive, help="team stacks at once (default: all)")
     args = parser.parse_args(argv)
     if not args.platform and not args.teams:
         parser.error("name the platform stack, team stacks, or both")
+    named = [*([args.platform] if args.platform else []), *args.teams]
+    twice = sorted({n for n in named if named.count(n) > 1})
+    if twice:  # one stack run twice at once would fight over its own lock
+        parser.error(f"each stack once: {', '.join(twice)} named more than once")
     lock = threading.Lock()
 
     def report(got: StackRun) -> None:

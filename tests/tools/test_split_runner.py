@@ -9,6 +9,7 @@ import io
 import json
 import pathlib
 
+import pytest
 from vaultconf import split
 
 # A stand-in for the pulumi CLI: logs each call; fails `stack select` of "missing" and up/preview of BROKEN;
@@ -86,3 +87,18 @@ def test_an_unknown_stack_fails_before_anything_runs(tmp_path: pathlib.Path) -> 
     runs = split.run(tmp_path, "platform", ["missing"], pulumi=cli)
     assert [(r.stack, r.ok) for r in runs] == [("missing", False)] and "no stack named" in runs[0].error
     assert _ops(log) == []
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--workers", "0", "a"], "1 or more"),
+    (["--workers", "-3", "a"], "1 or more"),
+    (["--workers", "many", "a"], "1 or more"),
+    (["--platform", "p", "a", "a"], "a named more than once"),
+    (["--platform", "p", "p"], "p named more than once"),
+])
+def test_bad_flags_are_refused_before_any_stack_runs(tmp_path: pathlib.Path, argv: list[str], message: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        split.main(["--work-dir", str(tmp_path), "--pulumi", str(tmp_path / "no-such-pulumi"), *argv])
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
