@@ -139,6 +139,20 @@ def test_exports_hold_what_the_stack_owns_and_the_check_names_what_is_missing(tm
     assert "has no `vaultconf` output" in never_up.message and f"pulumi up --stack {PLATFORM}" in never_up.fix
 
 
+def test_a_hostile_platform_output_reaches_the_message_bounded_and_printable(tmp_path: pathlib.Path) -> None:
+    # the platform's output is another stack's data: a huge export or a value with control characters
+    # must not flood or forge the team's error output
+    cfg = _config(tmp_path)
+    forged = "pki-int\nerror: everything is fine" + "x" * 10_000
+    hostile: dict[str, Any] = {**PLATFORM_EXPORT, "cas": {"int": {"mount": forged}},
+                               "kv": {f"store-{i}": {} for i in range(5_000)}}
+    found = [str(f) for f in external.check(cfg, hostile, PLATFORM)]
+    assert len(found) == 2
+    assert all("\n" not in line and len(line) < 1_000 for line in found)
+    assert "and 4980 more" in found[1]
+    assert "characters)" in found[0]
+
+
 def test_an_external_engine_needs_no_aws_root_keys(tmp_path: pathlib.Path) -> None:
     assert not any(s.key.startswith("aws") for s in settings.secrets_for(_config(tmp_path)))
 

@@ -130,7 +130,7 @@ def check(cfg: Config, exported: Any, platform: str) -> list[Finding]:
         offered = offered if isinstance(offered, Mapping) else {}
         what = f"{WHAT[section]} '{name}'"
         if name not in offered:
-            listed = f"(it exports: {', '.join(sorted(offered)) or 'none'})"
+            listed = f"(it exports: {_listing(offered)})"
             out.append(_missing(f"{obj.field}.external", WHERE[section], what, platform, listed, obj.node))
             continue
         theirs = offered[name] if isinstance(offered[name], Mapping) else {}
@@ -151,15 +151,33 @@ def _missing(field: str, under: str, what: str, platform: str, listed: str, node
     )
 
 
+# The platform stack's output is another team's data: what of it reaches a message is bounded and printable.
+SHOWN_NAMES = 20
+SHOWN_CHARS = 120
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    text = text if text.isprintable() else repr(text)
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}... ({len(text)} characters)"
+
+
+def _listing(offered: Mapping[Any, Any]) -> str:
+    names = sorted(_shown(n) for n in offered)
+    more = f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else ""
+    return ", ".join(names[:SHOWN_NAMES]) + more if names else "none"
+
+
 def _differs(
     field: str, what: str, key: str, ours: str, theirs: Mapping[str, Any], platform: str, node: LocDict
 ) -> Finding:
+    exported = _shown(theirs.get(key))
     return Finding(
         "external",
         node.locate(key) if key in node else node.loc,
         field,
-        f"{what}: {key} '{ours}' here, but stack '{platform}' exports {key} '{theirs.get(key)}'",
-        f"write `{key}: {theirs.get(key)}`",
+        f"{what}: {key} '{ours}' here, but stack '{platform}' exports {key} '{exported}'",
+        f"write `{key}: {exported}`",
     )
 
 
