@@ -167,7 +167,9 @@ METHOD = """\
   (`benchmarks/engine_flat.py`: the same custom resources, recorded from the stack under mocks, registered
   through the provider SDK classes with explicit providers and the stack's dependency graph; inputs that hold
   another resource's output, a CSR, a certificate, a password, are wired to that resource's real output),
-  each on a fresh `vault server -dev`, a fresh kube-apiserver + etcd and a fresh file backend, through the
+  twice: as written by hand, and "flat+settle" ending with `vaultconf.settle.install()` as the stack does
+  (the Python SDK's drain-loop fix, docs/scaling.md: the like-for-like baseline). Each on a fresh
+  `vault server -dev`, a fresh kube-apiserver + etcd and a fresh file backend, through the
   real CLI via `scripts/pulumi` (PULUMI_SKIP_CHECKPOINTS, docs/scaling.md), default `--parallel`. Phases:
   first preview, first `up --skip-preview`, no-op preview and no-op preview `--refresh` (both with
   `--expect-no-changes`: a change fails the run), destroy. Wall time; CPU of the whole process tree from
