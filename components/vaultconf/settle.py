@@ -20,7 +20,8 @@ set, done, and the SDK awaits it and raises as before.
 
 `install()` registers `settle` as the program's async entrypoint (`pulumi.run`, public since 3.272: it is
 awaited after the top-level code and before `wait_for_rpcs`). A program that has its own `pulumi.run`
-entrypoint awaits `settle()` at its end instead.
+entrypoint awaits `settle()` at its end instead. Never await it inside an `apply` (or wrap it in an Output):
+it would wait for the output that waits for it.
 
 It reads `pulumi.runtime.settings.SETTINGS.outputs`, which the SDK does not document;
 tests/stack/test_settle.py fails if a new SDK drops it, and without it `settle()` returns at once (the
