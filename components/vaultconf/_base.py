@@ -89,3 +89,16 @@ def http_url(value: Any, who: str, field: str, example: str) -> str:
     if not isinstance(value, str) or not value.startswith(("http://", "https://")):
         raise ConfigError(who, field, f"{value!r} is not an http(s) URL", f'use e.g. "{example}"')
     return value
+
+
+def refuse_foreign_mount_settings(args: Any, who: str, mount_args: tuple[str, ...]) -> bool:
+    """`create_mount` (default True). False: the auth mount is another stack's (docs/scaling.md), so the
+    arguments that set up the mount itself are refused, the first one set named in the error."""
+    if args.get("create_mount", True):
+        return True
+    extra = [key for key in mount_args if args.get(key) is not None]
+    if extra:
+        verb = "describes" if extra[0] == "description" else "configures"
+        raise ConfigError(who, extra[0], f"{verb} the mount, which another stack owns (create_mount: false)",
+                          "set it in the stack that owns the mount")
+    return False

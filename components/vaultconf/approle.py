@@ -17,7 +17,7 @@ import pulumi
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, count, label, start
+from vaultconf._base import Component, count, label, refuse_foreign_mount_settings, start
 from vaultconf._k8s import opaque_secret
 from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
@@ -120,12 +120,10 @@ class AppRole(Component):
                 "missing: the published Secrets carry VAULT_ADDR",
                 'set vault_addr, e.g. "https://vault.vault.svc:8200"',
             )
-        if not args.get("create_mount", True) and args.get("description") is not None:
-            raise ConfigError(who, "description", "describes the mount, which another stack owns "
-                              "(create_mount: false)", "set it in the stack that owns the mount")
+        create_mount = refuse_foreign_mount_settings(args, who, ("description",))
         super().__init__(resource_name, opts)
         mount: Input[str] = self.path
-        if args.get("create_mount", True):
+        if create_mount:
             mount = vault.AuthBackend(
                 self.child(names.BACKEND_CHILD),
                 type="approle",

@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 import pulumi_vault as vault
 
 from vaultconf import names
-from vaultconf._base import Component, label, require, start
+from vaultconf._base import Component, label, refuse_foreign_mount_settings, require, start
 from vaultconf._k8s import MANAGED_BY
 from vaultconf._types import Input
 from vaultconf.acl import PolicyRules
@@ -101,12 +101,7 @@ class KubernetesAuth(Component):
     ) -> None:
         who = start(KubernetesAuth, resource_name, args, KubernetesAuthArgs)
         self.path = names.mount_path(args.get("path", "kubernetes"), who, "path")
-        create_mount = args.get("create_mount", True)
-        if not create_mount:
-            extra = [key for key in MOUNT_ARGS if args.get(key) is not None]
-            if extra:
-                raise ConfigError(who, extra[0], "configures the mount, which another stack owns "
-                                  "(create_mount: false)", "set it in the stack that owns the mount")
+        create_mount = refuse_foreign_mount_settings(args, who, MOUNT_ARGS)
         host = require(
             args, "kubernetes_host", who, 'set the API server URL, e.g. "https://kubernetes.default.svc"'
         ) if create_mount else None
